@@ -1,0 +1,125 @@
+// Factories: zeros, ones, full, arange, linspace, eye, rand, randn, *_like.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "nabla/core/error.hpp"
+#include "nabla/core/random.hpp"
+#include "nabla/core/shape.hpp"
+#include "nabla/core/tensor.hpp"
+
+namespace nabla {
+
+template <class T = float>
+Tensor<T> empty(Shape shape) {
+  return Tensor<T>::empty(std::move(shape));
+}
+
+template <class T = float>
+Tensor<T> full(Shape shape, T value) {
+  Tensor<T> t = Tensor<T>::empty(std::move(shape));
+  t.fill_(value);
+  return t;
+}
+
+template <class T = float>
+Tensor<T> zeros(Shape shape) {
+  return full<T>(std::move(shape), T{0});
+}
+
+template <class T = float>
+Tensor<T> ones(Shape shape) {
+  return full<T>(std::move(shape), T{1});
+}
+
+template <class T>
+Tensor<T> zeros_like(const Tensor<T>& like) {
+  return zeros<T>(like.shape());
+}
+template <class T>
+Tensor<T> ones_like(const Tensor<T>& like) {
+  return ones<T>(like.shape());
+}
+template <class T>
+Tensor<T> full_like(const Tensor<T>& like, T value) {
+  return full<T>(like.shape(), value);
+}
+template <class T>
+Tensor<T> empty_like(const Tensor<T>& like) {
+  return Tensor<T>::empty(like.shape());
+}
+
+// start, start+step, ... (< end), as numpy.arange.
+template <class T = float>
+Tensor<T> arange(T start, T end, T step = T{1}) {
+  if (step == T{0}) throw ValueError("arange: step must not be zero");
+  const double span = (static_cast<double>(end) - static_cast<double>(start)) / static_cast<double>(step);
+  const auto n = static_cast<std::int64_t>(std::max(0.0, std::ceil(span)));
+  Tensor<T> t = Tensor<T>::empty(Shape{n});
+  T* d = t.data();
+  for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<T>(start + static_cast<T>(i) * step);
+  return t;
+}
+template <class T = float>
+Tensor<T> arange(T end) {
+  return arange<T>(T{0}, end, T{1});
+}
+
+// `steps` evenly spaced values from start to end inclusive.
+template <class T = float>
+Tensor<T> linspace(T start, T end, std::int64_t steps) {
+  if (steps < 0) throw ValueError(detail::message("linspace: steps must be non-negative, got ", steps));
+  Tensor<T> t = Tensor<T>::empty(Shape{steps});
+  T* d = t.data();
+  const double delta = steps > 1 ? (static_cast<double>(end) - start) / static_cast<double>(steps - 1) : 0.0;
+  for (std::int64_t i = 0; i < steps; ++i) d[i] = static_cast<T>(start + delta * static_cast<double>(i));
+  return t;
+}
+
+// The n x n identity matrix.
+template <class T = float>
+Tensor<T> eye(std::int64_t n) {
+  Tensor<T> t = zeros<T>(Shape{n, n});
+  for (std::int64_t i = 0; i < n; ++i) t.data()[i * n + i] = T{1};
+  return t;
+}
+
+// Uniform in [low, high).
+template <class T = float>
+Tensor<T> rand(Shape shape, Generator& gen, T low = T{0}, T high = T{1}) {
+  Tensor<T> t = Tensor<T>::empty(std::move(shape));
+  T* d = t.data();
+  for (std::int64_t i = 0, n = t.numel(); i < n; ++i) d[i] = static_cast<T>(gen.uniform(low, high));
+  return t;
+}
+template <class T = float>
+Tensor<T> rand(Shape shape) {
+  return rand<T>(std::move(shape), default_generator());
+}
+
+// Normal with the given mean and standard deviation.
+template <class T = float>
+Tensor<T> randn(Shape shape, Generator& gen, T mean = T{0}, T stddev = T{1}) {
+  Tensor<T> t = Tensor<T>::empty(std::move(shape));
+  T* d = t.data();
+  for (std::int64_t i = 0, n = t.numel(); i < n; ++i) d[i] = static_cast<T>(gen.normal(mean, stddev));
+  return t;
+}
+template <class T = float>
+Tensor<T> randn(Shape shape) {
+  return randn<T>(std::move(shape), default_generator());
+}
+
+// Uniform integers in [low, high).
+template <class T = std::int64_t>
+Tensor<T> randint(T low, T high, Shape shape, Generator& gen) {
+  if (high <= low) throw ValueError(detail::message("randint: empty range [", low, ", ", high, ")"));
+  Tensor<T> t = Tensor<T>::empty(std::move(shape));
+  T* d = t.data();
+  const auto span = static_cast<std::uint64_t>(high - low);
+  for (std::int64_t i = 0, n = t.numel(); i < n; ++i) d[i] = static_cast<T>(low + static_cast<T>(gen.below(span)));
+  return t;
+}
+
+}  // namespace nabla

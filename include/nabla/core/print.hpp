@@ -1,0 +1,180 @@
+// Printing tensors the way PyTorch's repr does: aligned columns, one shared
+// number format, and large tensors summarised with "...".
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "nabla/core/tensor.hpp"
+
+namespace nabla {
+
+// How many elements a tensor may have before it is summarised, and how many
+// items are kept at each end of a summarised axis (PyTorch: 1000 and 3).
+struct PrintOptions {
+  std::int64_t threshold = 1000;
+  std::int64_t edge_items = 3;
+  int precision = 4;
+};
+
+namespace detail {
+
+enum class NumberStyle { integer_valued, fixed, scientific };
+
+template <class T>
+std::string format_number(T value, NumberStyle style, int precision) {
+  char buf[64];
+  if constexpr (std::is_integral_v<T>) {
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value));
+  } else {
+    const double v = static_cast<double>(value);
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    switch (style) {
+      case NumberStyle::integer_valued: std::snprintf(buf, sizeof buf, "%.0f.", v); break;
+      case NumberStyle::fixed: std::snprintf(buf, sizeof buf, "%.*f", precision, v); break;
+      case NumberStyle::scientific: std::snprintf(buf, sizeof buf, "%.*e", precision, v); break;
+    }
+  }
+  return buf;
+}
+
+template <class T>
+class TensorPrinter {
+ public:
+  TensorPrinter(const Tensor<T>& t, const PrintOptions& options)
+      : tensor_(t), options_(options), summarise_(t.numel() > options.threshold) {
+    choose_style();
+  }
+
+  void print(std::ostream& out) const {
+    out << "tensor(";
+    if (tensor_.ndim() == 0) {
+      out << format_number(*tensor_.data(), style_, options_.precision);
+    } else {
+      print_axis(out, 0, tensor_.offset(), 7);
+    }
+    out << ")";
+  }
+
+ private:
+  // Indices shown along `axis`: all, or the edges with -1 marking "...".
+  std::vector<std::int64_t> shown(std::size_t axis) const {
+    const std::int64_t n = tensor_.shape()[axis];
+    std::vector<std::int64_t> idx;
+    if (summarise_ && n > 2 * options_.edge_items) {
+      for (std::int64_t i = 0; i < options_.edge_items; ++i) idx.push_back(i);
+      idx.push_back(-1);
+      for (std::int64_t i = n - options_.edge_items; i < n; ++i) idx.push_back(i);
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) idx.push_back(i);
+    }
+    return idx;
+  }
+
+  void visit(std::size_t axis, std::int64_t offset, std::vector<T>& values) const {
+    for (std::int64_t i : shown(axis)) {
+      if (i < 0) continue;
+      const std::int64_t off = offset + i * tensor_.strides()[axis];
+      if (axis + 1 == tensor_.ndim()) {
+        values.push_back(reinterpret_cast<const T*>(tensor_.storage().data())[off]);
+      } else {
+        visit(axis + 1, off, values);
+      }
+    }
+  }
+
+  void choose_style() {
+    std::vector<T> values;
+    if (tensor_.ndim() == 0) {
+      values.push_back(*tensor_.data());
+    } else if (tensor_.numel() > 0) {
+      visit(0, tensor_.offset(), values);
+    }
+    if constexpr (std::is_floating_point_v<T>) {
+      bool all_integer = true;
+      double max_abs = 0.0;
+      double min_abs = INFINITY;
+      for (T v : values) {
+        const double d = static_cast<double>(v);
+        if (!std::isfinite(d)) continue;
+        if (d != std::nearbyint(d)) all_integer = false;
+        max_abs = std::max(max_abs, std::abs(d));
+        if (d != 0.0) min_abs = std::min(min_abs, std::abs(d));
+      }
+      if (all_integer && max_abs < 1e8) {
+        style_ = NumberStyle::integer_valued;
+      } else if (max_abs >= 1e8 || (min_abs < 1e-4 && max_abs / min_abs > 1000.0)) {
+        style_ = NumberStyle::scientific;
+      } else {
+        style_ = NumberStyle::fixed;
+      }
+    } else {
+      style_ = NumberStyle::integer_valued;
+    }
+    for (T v : values) width_ = std::max(width_, format_number(v, style_, options_.precision).size());
+  }
+
+  void print_axis(std::ostream& out, std::size_t axis, std::int64_t offset, std::size_t indent) const {
+    out << "[";
+    const auto idx = shown(axis);
+    const bool last_axis = axis + 1 == tensor_.ndim();
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      if (k > 0) {
+        if (last_axis) {
+          out << ", ";
+        } else {
+          out << ",";
+          for (std::size_t nl = 0; nl < tensor_.ndim() - axis - 1; ++nl) out << "\n";
+          out << std::string(indent + axis + 1, ' ');
+        }
+      }
+      if (idx[k] < 0) {
+        out << "...";
+        continue;
+      }
+      const std::int64_t off = offset + idx[k] * tensor_.strides()[axis];
+      if (last_axis) {
+        const std::string s = format_number(reinterpret_cast<const T*>(tensor_.storage().data())[off], style_,
+                                            options_.precision);
+        out << std::string(width_ - s.size(), ' ') << s;
+      } else {
+        print_axis(out, axis + 1, off, indent);
+      }
+    }
+    out << "]";
+  }
+
+  const Tensor<T>& tensor_;
+  PrintOptions options_;
+  bool summarise_;
+  NumberStyle style_ = NumberStyle::fixed;
+  std::size_t width_ = 0;
+};
+
+}  // namespace detail
+
+template <class T>
+std::ostream& operator<<(std::ostream& out, const Tensor<T>& t) {
+  if (!t.defined()) return out << "tensor(undefined)";
+  detail::TensorPrinter<T>(t, PrintOptions{}).print(out);
+  return out;
+}
+
+// The repr as a string, with options.
+template <class T>
+std::string to_string(const Tensor<T>& t, const PrintOptions& options = {}) {
+  std::ostringstream out;
+  if (!t.defined()) return "tensor(undefined)";
+  detail::TensorPrinter<T>(t, options).print(out);
+  return out.str();
+}
+
+}  // namespace nabla

@@ -1,0 +1,390 @@
+// Tensor<T>: a cheap, shared handle to a strided n-dimensional view of a
+// 64-byte-aligned buffer. Copies share storage; clone() deep-copies.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "nabla/core/error.hpp"
+#include "nabla/core/shape.hpp"
+#include "nabla/core/storage.hpp"
+#include "nabla/detail/strided.hpp"
+
+namespace nabla {
+
+template <class T>
+class Tensor {
+  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>,
+                "nabla::Tensor<T> holds arithmetic element types (float, double, integers)");
+
+ public:
+  using value_type = T;
+
+  // An undefined tensor (no storage); defined() is false.
+  Tensor() = default;
+
+  // A zero-filled tensor of `shape`.
+  explicit Tensor(Shape shape) : Tensor(empty(std::move(shape))) { fill_(T{}); }
+
+  // A tensor of `shape` holding `values` in row-major order.
+  Tensor(Shape shape, std::vector<T> values) : Tensor(empty(std::move(shape))) {
+    if (static_cast<std::int64_t>(values.size()) != numel()) {
+      throw ShapeError(detail::message("Tensor: shape ", to_string(shape_), " needs ", numel(),
+                                       " values but ", values.size(), " were given"));
+    }
+    if (!values.empty()) std::memcpy(data(), values.data(), values.size() * sizeof(T));
+  }
+
+  // A tensor of `shape` whose elements are not initialised.
+  static Tensor empty(Shape shape) {
+    for (std::int64_t extent : shape) {
+      if (extent < 0) throw ValueError(detail::message("Tensor: negative extent in shape ", to_string(shape)));
+    }
+    Tensor t;
+    t.storage_ = Storage(static_cast<std::size_t>(shape.numel()) * sizeof(T));
+    t.strides_ = contiguous_strides(shape);
+    t.shape_ = std::move(shape);
+    return t;
+  }
+
+  // A 0-dimensional tensor holding one value.
+  static Tensor scalar(T value) {
+    Tensor t = empty(Shape{});
+    *t.data() = value;
+    return t;
+  }
+
+  // A view onto existing storage; used by the view operations.
+  static Tensor view_of(Storage storage, Shape shape, Shape strides, std::int64_t offset) {
+    Tensor t;
+    t.storage_ = std::move(storage);
+    t.shape_ = std::move(shape);
+    t.strides_ = std::move(strides);
+    t.offset_ = offset;
+    return t;
+  }
+
+  // --- Properties -------------------------------------------------------
+  bool defined() const noexcept { return storage_.defined(); }
+  const Shape& shape() const noexcept { return shape_; }
+  const Shape& strides() const noexcept { return strides_; }
+  std::int64_t offset() const noexcept { return offset_; }
+  std::int64_t numel() const noexcept { return shape_.numel(); }
+  std::size_t ndim() const noexcept { return shape_.size(); }
+  // Extent of `axis` (negative counts from the end).
+  std::int64_t size(std::int64_t axis) const { return shape_[normalize_axis(axis, ndim(), "size")]; }
+  const Storage& storage() const noexcept { return storage_; }
+
+  // Pointer to the first element (at the view's offset). The handle is
+  // shared, so data() is mutable through a const Tensor, as in PyTorch.
+  T* data() const noexcept { return reinterpret_cast<T*>(storage_.data()) + offset_; }
+
+  bool is_contiguous() const noexcept {
+    std::int64_t expected = 1;
+    for (std::size_t i = shape_.size(); i-- > 0;) {
+      if (shape_[i] == 1) continue;
+      if (strides_[i] != expected) return false;
+      expected *= shape_[i];
+    }
+    return true;
+  }
+
+  // Autograd compares this before and after to catch in-place edits of
+  // values it saved for backward.
+  std::uint64_t version() const noexcept { return storage_.version(); }
+  void bump_version() const noexcept { storage_.bump_version(); }
+
+  // --- Element access -----------------------------------------------------
+  T item() const {
+    if (numel() != 1) {
+      throw ShapeError(detail::message("item: expected a tensor with one element, got shape ", to_string(shape_)));
+    }
+    return *data();
+  }
+
+  // Element at a full index; negative indices count from the end.
+  T& at(std::initializer_list<std::int64_t> index) const { return data()[element_offset(index.begin(), index.size())]; }
+  T& at(const std::vector<std::int64_t>& index) const { return data()[element_offset(index.data(), index.size())]; }
+  template <class... I>
+    requires(std::is_integral_v<I> && ...)
+  T& operator()(I... index) const {
+    const std::int64_t idx[] = {static_cast<std::int64_t>(index)..., 0};
+    return data()[element_offset(idx, sizeof...(I))];
+  }
+
+  // The elements in row-major order.
+  std::vector<T> to_vector() const {
+    std::vector<T> out(static_cast<std::size_t>(numel()));
+    if (!out.empty()) contiguous_into(out.data());
+    return out;
+  }
+
+  // --- Copies -------------------------------------------------------------
+  // This tensor if it is already row-major contiguous, else a packed copy.
+  Tensor contiguous() const {
+    if (is_contiguous()) return *this;
+    return clone();
+  }
+
+  // A deep, contiguous copy.
+  Tensor clone() const {
+    Tensor out = empty(shape_);
+    contiguous_into(out.data());
+    return out;
+  }
+
+  // Element type conversion (always a new tensor).
+  template <class U>
+  Tensor<U> to() const {
+    Tensor<U> out = Tensor<U>::empty(shape_);
+    U* dst = out.data();
+    std::int64_t i = 0;
+    const T* src = data();
+    detail::for_each_offset2(shape_, strides_, strides_, [&](std::int64_t a, std::int64_t) {
+      dst[i++] = static_cast<U>(src[a]);
+    });
+    return out;
+  }
+
+  // Copies `src` (same shape, any layout) into this tensor's elements.
+  const Tensor& copy_(const Tensor& src) const {
+    if (!(src.shape() == shape_)) {
+      throw ShapeError(detail::message("copy_: source shape ", to_string(src.shape()),
+                                       " does not match destination shape ", to_string(shape_)));
+    }
+    T* dst = data();
+    const T* from = src.data();
+    if (is_contiguous() && src.is_contiguous()) {
+      if (numel() > 0 && dst != from) std::memmove(dst, from, static_cast<std::size_t>(numel()) * sizeof(T));
+    } else {
+      detail::for_each_offset2(shape_, strides_, src.strides(), [&](std::int64_t a, std::int64_t b) {
+        dst[a] = from[b];
+      });
+    }
+    bump_version();
+    return *this;
+  }
+
+  // Sets every element to `value`.
+  const Tensor& fill_(T value) const {
+    T* dst = data();
+    if (is_contiguous()) {
+      std::fill(dst, dst + numel(), value);
+    } else {
+      detail::for_each_offset2(shape_, strides_, strides_, [&](std::int64_t a, std::int64_t) { dst[a] = value; });
+    }
+    bump_version();
+    return *this;
+  }
+  const Tensor& zero_() const { return fill_(T{}); }
+
+  // --- Views (share storage) ----------------------------------------------
+  // Same elements under a new shape; one extent may be -1. A view when the
+  // layout allows it, a copy otherwise (as torch.reshape).
+  Tensor reshape(Shape new_shape) const {
+    new_shape = infer_shape(std::move(new_shape), "reshape");
+    if (is_contiguous()) return view_of(storage_, new_shape, contiguous_strides(new_shape), offset_);
+    return clone().reshape(std::move(new_shape));
+  }
+
+  // Like reshape, but throws instead of copying.
+  Tensor view(Shape new_shape) const {
+    new_shape = infer_shape(std::move(new_shape), "view");
+    if (!is_contiguous()) {
+      throw ShapeError(detail::message("view: a tensor of shape ", to_string(shape_),
+                                       " with non-contiguous strides ", to_string(strides_),
+                                       " cannot be viewed as ", to_string(new_shape), "; call reshape()"));
+    }
+    return view_of(storage_, new_shape, contiguous_strides(new_shape), offset_);
+  }
+
+  // The same elements as one dimension.
+  Tensor flatten() const { return reshape(Shape{numel()}); }
+
+  // Swaps two axes.
+  Tensor transpose(std::int64_t axis0, std::int64_t axis1) const {
+    const std::size_t a = normalize_axis(axis0, ndim(), "transpose");
+    const std::size_t b = normalize_axis(axis1, ndim(), "transpose");
+    Shape shape = shape_;
+    Shape strides = strides_;
+    std::swap(shape[a], shape[b]);
+    std::swap(strides[a], strides[b]);
+    return view_of(storage_, std::move(shape), std::move(strides), offset_);
+  }
+
+  // Transpose of a 2-D tensor.
+  Tensor t() const {
+    if (ndim() != 2) {
+      throw ShapeError(detail::message("transpose: expected a 2-D tensor, got shape ", to_string(shape_)));
+    }
+    return transpose(0, 1);
+  }
+
+  // Reorders the axes: output axis i is input axis dims[i].
+  Tensor permute(const Shape& dims) const {
+    if (dims.size() != ndim()) {
+      throw ShapeError(detail::message("permute: ", dims.size(), " axes given for a tensor of shape ",
+                                       to_string(shape_)));
+    }
+    Shape shape = Shape::filled(ndim(), 0);
+    Shape strides = Shape::filled(ndim(), 0);
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < ndim(); ++i) {
+      const std::size_t d = normalize_axis(dims[i], ndim(), "permute");
+      if (d < 64 && (seen >> d & 1U)) {
+        throw ValueError(detail::message("permute: axis ", d, " appears twice in ", to_string(dims)));
+      }
+      if (d < 64) seen |= std::uint64_t{1} << d;
+      shape[i] = shape_[d];
+      strides[i] = strides_[d];
+    }
+    return view_of(storage_, std::move(shape), std::move(strides), offset_);
+  }
+
+  // Elements start, start+step, ... (< end) along `axis`. Negative start/end
+  // count from the end and are clamped, as in Python slicing.
+  Tensor slice(std::int64_t axis, std::int64_t start, std::int64_t end, std::int64_t step = 1) const {
+    const std::size_t a = normalize_axis(axis, ndim(), "slice");
+    if (step <= 0) throw ValueError(detail::message("slice: step must be positive, got ", step));
+    const std::int64_t n = shape_[a];
+    auto clamp = [n](std::int64_t i) { return std::clamp<std::int64_t>(i < 0 ? i + n : i, 0, n); };
+    const std::int64_t s = clamp(start);
+    const std::int64_t e = std::max(clamp(end), s);
+    Shape shape = shape_;
+    Shape strides = strides_;
+    shape[a] = (e - s + step - 1) / step;
+    strides[a] = strides_[a] * step;
+    return view_of(storage_, std::move(shape), std::move(strides), offset_ + s * strides_[a]);
+  }
+
+  // The sub-tensor at `index` along `axis`, with that axis removed.
+  Tensor select(std::int64_t axis, std::int64_t index) const {
+    const std::size_t a = normalize_axis(axis, ndim(), "select");
+    const std::int64_t n = shape_[a];
+    const std::int64_t i = index < 0 ? index + n : index;
+    if (i < 0 || i >= n) {
+      throw IndexError(detail::message("select: index ", index, " is out of range for axis ", a,
+                                       " of shape ", to_string(shape_)));
+    }
+    Shape shape = shape_;
+    Shape strides = strides_;
+    shape.erase(a);
+    strides.erase(a);
+    return view_of(storage_, std::move(shape), std::move(strides), offset_ + i * strides_[a]);
+  }
+
+  // Inserts an axis of extent 1 at `axis` (in [-ndim-1, ndim]).
+  Tensor unsqueeze(std::int64_t axis) const {
+    const std::size_t a = normalize_axis(axis, ndim() + 1, "unsqueeze");
+    Shape shape = shape_;
+    Shape strides = strides_;
+    const std::int64_t stride = a < ndim() ? strides_[a] * shape_[a] : 1;
+    shape.insert(a, 1);
+    strides.insert(a, stride);
+    return view_of(storage_, std::move(shape), std::move(strides), offset_);
+  }
+
+  // Removes `axis`, which must have extent 1.
+  Tensor squeeze(std::int64_t axis) const {
+    const std::size_t a = normalize_axis(axis, ndim(), "squeeze");
+    if (shape_[a] != 1) {
+      throw ShapeError(detail::message("squeeze: axis ", a, " of shape ", to_string(shape_), " is not 1"));
+    }
+    Shape shape = shape_;
+    Shape strides = strides_;
+    shape.erase(a);
+    strides.erase(a);
+    return view_of(storage_, std::move(shape), std::move(strides), offset_);
+  }
+
+  // A broadcast view to `target` (NumPy rules; stride 0 on repeated axes).
+  Tensor expand(const Shape& target) const {
+    if (target.size() < ndim()) {
+      throw ShapeError(detail::message("expand: cannot expand shape ", to_string(shape_), " to ", to_string(target)));
+    }
+    const std::size_t lead = target.size() - ndim();
+    Shape strides = Shape::filled(target.size(), 0);
+    for (std::size_t i = 0; i < target.size(); ++i) {
+      if (i < lead) continue;
+      const std::int64_t have = shape_[i - lead];
+      if (have == target[i]) {
+        strides[i] = strides_[i - lead];
+      } else if (have != 1) {
+        throw ShapeError(detail::message("expand: cannot expand shape ", to_string(shape_), " to ",
+                                         to_string(target)));
+      }
+    }
+    return view_of(storage_, target, std::move(strides), offset_);
+  }
+
+  // True when both handles view the same elements the same way.
+  bool is_same(const Tensor& other) const noexcept {
+    return storage_.same_as(other.storage_) && offset_ == other.offset_ && shape_ == other.shape_ &&
+           strides_ == other.strides_;
+  }
+
+ private:
+  std::int64_t element_offset(const std::int64_t* index, std::size_t count) const {
+    if (count != ndim()) {
+      throw IndexError(detail::message("at: ", count, " indices given for a tensor of shape ", to_string(shape_)));
+    }
+    std::int64_t off = 0;
+    for (std::size_t d = 0; d < count; ++d) {
+      const std::int64_t i = index[d] < 0 ? index[d] + shape_[d] : index[d];
+      if (i < 0 || i >= shape_[d]) {
+        throw IndexError(detail::message("at: index ", index[d], " is out of range for axis ", d, " of shape ",
+                                         to_string(shape_)));
+      }
+      off += i * strides_[d];
+    }
+    return off;
+  }
+
+  Shape infer_shape(Shape target, const char* op) const {
+    std::int64_t known = 1;
+    std::size_t infer = target.size();
+    for (std::size_t i = 0; i < target.size(); ++i) {
+      if (target[i] == -1) {
+        if (infer != target.size()) throw ShapeError(detail::message(op, ": only one extent may be -1 in ", to_string(target)));
+        infer = i;
+      } else if (target[i] < 0) {
+        throw ShapeError(detail::message(op, ": negative extent in ", to_string(target)));
+      } else {
+        known *= target[i];
+      }
+    }
+    if (infer != target.size()) {
+      if (known == 0 || numel() % known != 0) {
+        throw ShapeError(detail::message(op, ": cannot reshape a tensor of shape ", to_string(shape_), " (", numel(),
+                                         " elements) to ", to_string(target)));
+      }
+      target[infer] = numel() / known;
+    } else if (known != numel()) {
+      throw ShapeError(detail::message(op, ": cannot reshape a tensor of shape ", to_string(shape_), " (", numel(),
+                                       " elements) to ", to_string(target), " (", known, " elements)"));
+    }
+    return target;
+  }
+
+  void contiguous_into(T* dst) const {
+    const T* src = data();
+    if (is_contiguous()) {
+      if (numel() > 0) std::memcpy(dst, src, static_cast<std::size_t>(numel()) * sizeof(T));
+      return;
+    }
+    const Shape packed = contiguous_strides(shape_);
+    detail::for_each_offset2(shape_, strides_, packed, [&](std::int64_t a, std::int64_t b) { dst[b] = src[a]; });
+  }
+
+  Storage storage_;
+  Shape shape_;
+  Shape strides_;
+  std::int64_t offset_ = 0;
+};
+
+}  // namespace nabla
