@@ -90,7 +90,11 @@ template <class T = float>
 Tensor<T> rand(Shape shape, Generator& gen, T low = T{0}, T high = T{1}) {
   Tensor<T> t = Tensor<T>::empty(std::move(shape));
   T* d = t.data();
-  for (std::int64_t i = 0, n = t.numel(); i < n; ++i) d[i] = static_cast<T>(gen.uniform(low, high));
+  for (std::int64_t i = 0, n = t.numel(); i < n; ++i) {
+    // Rounding a double just below `high` to T can give `high` itself.
+    const T v = static_cast<T>(gen.uniform(low, high));
+    d[i] = (v < high || !(low < high)) ? v : std::nextafter(high, low);
+  }
   return t;
 }
 template <class T = float>

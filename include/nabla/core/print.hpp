@@ -16,12 +16,14 @@
 
 namespace nabla {
 
-// How many elements a tensor may have before it is summarised, and how many
-// items are kept at each end of a summarised axis (PyTorch: 1000 and 3).
+// How many elements a tensor may have before it is summarised, how many
+// items are kept at each end of a summarised axis, and the line width rows
+// wrap at (PyTorch: 1000, 3 and 80).
 struct PrintOptions {
   std::int64_t threshold = 1000;
   std::int64_t edge_items = 3;
   int precision = 4;
+  std::int64_t linewidth = 80;
 };
 
 namespace detail {
@@ -57,7 +59,14 @@ class TensorPrinter {
   void print(std::ostream& out) const {
     out << "tensor(";
     if (tensor_.ndim() == 0) {
-      out << format_number(*tensor_.data(), style_, options_.precision);
+      out << padded(*tensor_.data());
+    } else if (tensor_.numel() == 0) {
+      out << "[]";
+      if (tensor_.ndim() != 1) {  // PyTorch names the shape as a Python tuple
+        out << ", size=(";
+        for (std::size_t i = 0; i < tensor_.ndim(); ++i) out << (i ? ", " : "") << tensor_.shape()[i];
+        out << ")";
+      }
     } else {
       print_axis(out, 0, tensor_.offset(), 7);
     }
@@ -91,6 +100,8 @@ class TensorPrinter {
     }
   }
 
+  // PyTorch's _Formatter: the style and the column width come from the
+  // nonzero finite values shown; nan, inf and zeros are padded to fit.
   void choose_style() {
     std::vector<T> values;
     if (tensor_.ndim() == 0) {
@@ -98,55 +109,65 @@ class TensorPrinter {
     } else if (tensor_.numel() > 0) {
       visit(0, tensor_.offset(), values);
     }
+    style_ = NumberStyle::integer_valued;
+    width_ = 1;
     if constexpr (std::is_floating_point_v<T>) {
+      std::vector<T> finite;
       bool all_integer = true;
       double max_abs = 0.0;
       double min_abs = INFINITY;
       for (T v : values) {
         const double d = static_cast<double>(v);
-        if (!std::isfinite(d)) continue;
-        if (d != std::nearbyint(d)) all_integer = false;
+        if (!std::isfinite(d) || d == 0.0) continue;
+        finite.push_back(v);
+        if (d != std::ceil(d)) all_integer = false;
         max_abs = std::max(max_abs, std::abs(d));
-        if (d != 0.0) min_abs = std::min(min_abs, std::abs(d));
+        min_abs = std::min(min_abs, std::abs(d));
       }
-      if (all_integer && max_abs < 1e8) {
-        style_ = NumberStyle::integer_valued;
-      } else if (max_abs >= 1e8 || (min_abs < 1e-4 && max_abs / min_abs > 1000.0)) {
+      if (finite.empty()) return;
+      const bool wide_range = max_abs / min_abs > 1000.0 || max_abs > 1e8;
+      if (wide_range || (!all_integer && min_abs < 1e-4)) {
         style_ = NumberStyle::scientific;
       } else {
-        style_ = NumberStyle::fixed;
+        style_ = all_integer ? NumberStyle::integer_valued : NumberStyle::fixed;
       }
-    } else {
-      style_ = NumberStyle::integer_valued;
+      values = std::move(finite);
     }
     for (T v : values) width_ = std::max(width_, format_number(v, style_, options_.precision).size());
   }
 
+  std::string padded(T value) const {
+    const std::string s = format_number(value, style_, options_.precision);
+    return std::string(width_ - std::min(width_, s.size()), ' ') + s;
+  }
+
+  // `indent` is the column after "tensor(": rows of the innermost axis wrap
+  // at options_.linewidth, continuing one column right of their "[".
   void print_axis(std::ostream& out, std::size_t axis, std::int64_t offset, std::size_t indent) const {
     out << "[";
     const auto idx = shown(axis);
-    const bool last_axis = axis + 1 == tensor_.ndim();
-    for (std::size_t k = 0; k < idx.size(); ++k) {
-      if (k > 0) {
-        if (last_axis) {
-          out << ", ";
+    const std::size_t column = indent + axis;
+    const T* base = reinterpret_cast<const T*>(tensor_.storage().data());
+    if (axis + 1 == tensor_.ndim()) {
+      const auto room = options_.linewidth - static_cast<std::int64_t>(column);
+      const auto per_line = static_cast<std::size_t>(
+          std::max<std::int64_t>(1, room / static_cast<std::int64_t>(width_ + 2)));
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        if (k > 0) out << (k % per_line == 0 ? ",\n" + std::string(column + 1, ' ') : std::string(", "));
+        if (idx[k] < 0) {
+          out << " ...";
         } else {
-          out << ",";
-          for (std::size_t nl = 0; nl < tensor_.ndim() - axis - 1; ++nl) out << "\n";
-          out << std::string(indent + axis + 1, ' ');
+          out << padded(base[offset + idx[k] * tensor_.strides()[axis]]);
         }
       }
-      if (idx[k] < 0) {
-        out << "...";
-        continue;
-      }
-      const std::int64_t off = offset + idx[k] * tensor_.strides()[axis];
-      if (last_axis) {
-        const std::string s = format_number(reinterpret_cast<const T*>(tensor_.storage().data())[off], style_,
-                                            options_.precision);
-        out << std::string(width_ - s.size(), ' ') << s;
-      } else {
-        print_axis(out, axis + 1, off, indent);
+    } else {
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        if (k > 0) out << "," << std::string(tensor_.ndim() - axis - 1, '\n') << std::string(column + 1, ' ');
+        if (idx[k] < 0) {
+          out << "...";
+        } else {
+          print_axis(out, axis + 1, offset + idx[k] * tensor_.strides()[axis], indent);
+        }
       }
     }
     out << "]";

@@ -74,7 +74,8 @@ class Tensor {
   const Shape& shape() const noexcept { return shape_; }
   const Shape& strides() const noexcept { return strides_; }
   std::int64_t offset() const noexcept { return offset_; }
-  std::int64_t numel() const noexcept { return shape_.numel(); }
+  // 0 for an undefined tensor (its empty shape would otherwise claim one element).
+  std::int64_t numel() const noexcept { return defined() ? shape_.numel() : 0; }
   std::size_t ndim() const noexcept { return shape_.size(); }
   // Extent of `axis` (negative counts from the end).
   std::int64_t size(std::int64_t axis) const { return shape_[normalize_axis(axis, ndim(), "size")]; }
@@ -87,6 +88,7 @@ class Tensor {
   bool is_contiguous() const noexcept {
     std::int64_t expected = 1;
     for (std::size_t i = shape_.size(); i-- > 0;) {
+      if (shape_[i] == 0) return true;  // no elements: any strides will do
       if (shape_[i] == 1) continue;
       if (strides_[i] != expected) return false;
       expected *= shape_[i];
@@ -310,6 +312,10 @@ class Tensor {
     const std::size_t lead = target.size() - ndim();
     Shape strides = Shape::filled(target.size(), 0);
     for (std::size_t i = 0; i < target.size(); ++i) {
+      if (target[i] < 0) {
+        throw ShapeError(detail::message("expand: cannot expand shape ", to_string(shape_), " to ",
+                                         to_string(target)));
+      }
       if (i < lead) continue;
       const std::int64_t have = shape_[i - lead];
       if (have == target[i]) {
