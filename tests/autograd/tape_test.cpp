@@ -334,3 +334,24 @@ TEST_CASE("matmul shape errors keep the documented message", "[autograd][errors]
   Var<float> b(nabla::zeros<float>(Shape{256, 10}));
   CHECK_THROWS_WITH(nabla::matmul(a, b), "matmul: shapes [64, 784] and [256, 10] do not align (784 != 256)");
 }
+
+TEST_CASE("anomaly mode names the op that produced a NaN in forward", "[autograd][anomaly]") {
+  Var<double> x(vec({1.0, -1.0}));
+  x.set_label("inputs");
+  CHECK_NOTHROW(nabla::log(x));  // off by default: NaN flows like in PyTorch
+  nabla::DetectAnomalyGuard guard;
+  CHECK_THROWS_WITH(nabla::log(x), Contains("anomaly: forward of op") && Contains("(log)") &&
+                                       Contains("input shapes [2]") && Contains("labels: inputs") &&
+                                       Contains("produced nan at element 1"));
+}
+
+TEST_CASE("anomaly mode names the op whose backward produced an Inf", "[autograd][anomaly]") {
+  Var<double> z(vec({0.0, 4.0}));
+  const Var<double> y = nabla::sum(nabla::sqrt(z));  // d sqrt(x)/dx at 0 is inf
+  {
+    nabla::DetectAnomalyGuard guard;
+    CHECK_THROWS_WITH(y.backward(), Contains("anomaly: backward of op") && Contains("(sqrt)") &&
+                                        Contains("produced inf in the gradient of input 0 at element 0"));
+  }
+  CHECK_FALSE(nabla::AnomalyMode::is_enabled());
+}

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "nabla/autograd/anomaly.hpp"
 #include "nabla/autograd/grad_mode.hpp"
 #include "nabla/autograd/op_kind.hpp"
 #include "nabla/core/error.hpp"
@@ -126,7 +127,30 @@ struct TapeEntry {
   // Adds a gradient for input k (ignored when that input needs none).
   void accumulate(std::size_t k, Tensor<T> g) const {
     const auto& node = input_node(k);
-    if (node->requires_grad) detail::accumulate_grad(node.get(), std::move(g));
+    if (!node->requires_grad) return;
+    if (AnomalyMode::is_enabled()) check_gradient(k, g);
+    detail::accumulate_grad(node.get(), std::move(g));
+  }
+  // "op #3 (matmul) with inputs [64, 784], [784, 256] (labels: ...)".
+  std::string describe() const {
+    std::string out = "op #" + std::to_string(output ? output->index : -1) + " (" + std::string(op_name(kind)) + ")";
+    out += " with input shapes ";
+    std::string labels;
+    for (std::size_t i = 0; i < input_count; ++i) {
+      if (i) out += ", ";
+      out += to_string(input(i).shape());
+      if (!input_node(i)->label.empty()) labels += (labels.empty() ? "" : ", ") + input_node(i)->label;
+    }
+    if (output && !output->label.empty()) labels += (labels.empty() ? "output " : ", output ") + output->label;
+    if (!labels.empty()) out += " (labels: " + labels + ")";
+    return out;
+  }
+  void check_gradient(std::size_t k, const Tensor<T>& g) const {
+    std::int64_t where = 0;
+    if (const char* bad = detail::first_non_finite(g, where)) {
+      throw AutogradError(detail::message("anomaly: backward of ", describe(), " produced ", bad,
+                                          " in the gradient of input ", k, " at element ", where));
+    }
   }
   void release() {
     backward = nullptr;

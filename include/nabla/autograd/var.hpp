@@ -163,6 +163,22 @@ bool should_record(const Vars&... inputs) {
   return GradMode::is_enabled() && (inputs.requires_grad() || ...);
 }
 
+// Throws when anomaly mode is on and an op's output is not finite.
+template <class T, class... Vars>
+void check_forward(OpKind kind, const Tensor<T>& out, const Vars&... inputs) {
+  std::int64_t where = 0;
+  const char* bad = first_non_finite(out, where);
+  if (!bad) return;
+  std::string shapes;
+  std::string labels;
+  ((shapes += (shapes.empty() ? "" : ", ") + to_string(inputs.shape()),
+    labels += inputs.label().empty() ? "" : (labels.empty() ? "" : ", ") + inputs.label()), ...);
+  const auto position = static_cast<std::int64_t>(Tape<T>::current().size());
+  throw AutogradError(detail::message("anomaly: forward of op #", position, " (", op_name(kind), ") with input shapes ",
+                                      shapes, labels.empty() ? "" : " (labels: " + labels + ")", " produced ", bad,
+                                      " at element ", where));
+}
+
 // Records an op: `out` is its value, `backward` its rule, and `setup` fills
 // the entry (saved values, parameters). Returns the result Var, which
 // requires grad only when some input does.
@@ -170,6 +186,7 @@ template <class T, class Setup, class... Vars>
 Var<T> record(OpKind kind, Tensor<T> out, typename TapeEntry<T>::Backward backward, Setup&& setup,
               const Vars&... inputs) {
   static_assert(sizeof...(Vars) <= TapeEntry<T>::inline_inputs, "use record_many for more inputs");
+  if (AnomalyMode::is_enabled()) check_forward(kind, out, inputs...);
   if (!should_record<T>(inputs...)) return Var<T>(std::move(out), false);
   NodeRef<T> node = NodeRef<T>::make(std::move(out), true);
   TapeEntry<T>& e = Tape<T>::current().push(kind, backward, node);
@@ -188,6 +205,7 @@ Var<T> record(OpKind kind, Tensor<T> out, typename TapeEntry<T>::Backward backwa
 template <class T, class Setup>
 Var<T> record_many(OpKind kind, Tensor<T> out, typename TapeEntry<T>::Backward backward, Setup&& setup,
                    const std::vector<Var<T>>& inputs) {
+  if (AnomalyMode::is_enabled()) check_forward(kind, out);
   bool any = false;
   for (const auto& v : inputs) any = any || v.requires_grad();
   if (!GradMode::is_enabled() || !any) return Var<T>(std::move(out), false);
