@@ -1,0 +1,11 @@
+// Tensor operations without recording: elementwise math with broadcasting,
+// reductions, matmul, shape ops and neural-network ops on Tensor<T>.
+#pragma once
+
+#include "nabla/core.hpp"
+#include "nabla/kernels/parallel.hpp"
+#include "nabla/ops/elementwise.hpp"
+#include "nabla/ops/linalg.hpp"
+#include "nabla/ops/nn.hpp"
+#include "nabla/ops/reduce.hpp"
+#include "nabla/ops/shape.hpp"
