@@ -171,3 +171,17 @@ TEST_CASE("randomly corrupted IDX files load or throw IOError, never crash", "[d
     CHECK(refused > 100);
   }
 }
+
+TEST_CASE("fuzz regression: a zero extent beside huge ones neither overflows nor crashes", "[data][idx][fuzz]") {
+  // Found by scripts/fuzz.sh: dims [30018, 33619968, 0, ...] overflowed int64
+  // while counting elements (undefined behaviour) before the fix.
+  for (const char* file : {"broken/fuzz-rank4-overflowing-dims", "broken/fuzz-zero-extent-huge-strides"}) {
+    INFO(file);
+    try {
+      const auto t = nabla::data::read_idx(data_file(file));
+      CHECK(t.numel() == 0);
+    } catch (const nabla::IOError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("read_idx"));
+    }
+  }
+}

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <ostream>
 #include <span>
@@ -64,9 +65,25 @@ class Shape {
 
   // Product of the extents: the element count of a tensor of this shape.
   std::int64_t numel() const noexcept {
+    for (std::int64_t e : *this) {
+      if (e == 0) return 0;  // any zero extent: no elements, whatever the others
+    }
     std::int64_t n = 1;
     for (std::int64_t e : *this) n *= e;
     return n;
+  }
+
+  // numel() when it fits in int64; false on overflow or a negative extent.
+  bool checked_numel(std::int64_t& out) const noexcept {
+    std::int64_t n = 1;
+    bool zero = false;
+    for (std::int64_t e : *this) {
+      if (e < 0) return false;
+      if (e == 0) zero = true;
+      if (!zero && __builtin_mul_overflow(n, e, &n)) return false;
+    }
+    out = zero ? 0 : n;
+    return true;
   }
 
   void push_back(std::int64_t value) {
@@ -149,7 +166,11 @@ inline Shape contiguous_strides(const Shape& shape) {
   std::int64_t step = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     strides[i] = step;
-    step *= std::max<std::int64_t>(shape[i], 1);
+    // Only a tensor with a zero extent can overflow here, and its strides
+    // are never used to reach an element: saturate instead of wrapping.
+    if (__builtin_mul_overflow(step, std::max<std::int64_t>(shape[i], 1), &step)) {
+      step = std::numeric_limits<std::int64_t>::max();
+    }
   }
   return strides;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -44,6 +45,10 @@ class Tensor {
   static Tensor empty(Shape shape) {
     for (std::int64_t extent : shape) {
       if (extent < 0) throw ValueError(detail::message("Tensor: negative extent in shape ", to_string(shape)));
+    }
+    std::int64_t count = 0;
+    if (!shape.checked_numel(count) || count > std::numeric_limits<std::int64_t>::max() / 16) {
+      throw ValueError(detail::message("Tensor: shape ", to_string(shape), " has too many elements"));
     }
     Tensor t;
     t.storage_ = Storage(static_cast<std::size_t>(shape.numel()) * sizeof(T));

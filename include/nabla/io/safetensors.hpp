@@ -224,6 +224,8 @@ inline SafetensorsHeader parse_header(std::istream& in, std::uint64_t size, cons
   } catch (const nlohmann::json::parse_error& e) {
     corrupt(op, name, message("the header is not valid JSON (offset ", 8 + (e.byte > 0 ? e.byte - 1 : 0), "): ",
                               e.what()));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    corrupt(op, name, message("the header is not valid JSON (offset 8): ", e.what()));
   }
   if (!duplicate.empty()) corrupt(op, name, message("the header names '", duplicate, "' twice"));
   if (!header.is_object()) corrupt(op, name, "the header is not a JSON object (offset 8)");
