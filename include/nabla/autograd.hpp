@@ -2,6 +2,7 @@
 // differentiable op, losses, custom functions and gradcheck.
 #pragma once
 
+#include "nabla/autograd/anomaly.hpp"
 #include "nabla/autograd/function.hpp"
 #include "nabla/autograd/grad_mode.hpp"
 #include "nabla/autograd/gradcheck.hpp"

@@ -140,8 +140,8 @@ Var<T> max(const Var<T>& x, std::int64_t axis, bool keepdim = false) {
   auto [values, indices] = max_with_indices(x.value(), axis, keepdim);
   return detail::record(OpKind::max, std::move(values), +[](TapeEntry<T>& e, const Tensor<T>& gy) {
     detail::extreme_axis_backward(e, gy);
-  }, [&, a](TapeEntry<T>& e) {
-    e.saved_index = indices;
+  }, [&, a, &idx = indices](TapeEntry<T>& e) {  // clang 14 cannot capture structured bindings
+    e.saved_index = idx;
     e.ints[0] = static_cast<std::int64_t>(a);
     e.ints[1] = keepdim ? 1 : 0;
   }, x);
@@ -153,8 +153,8 @@ Var<T> min(const Var<T>& x, std::int64_t axis, bool keepdim = false) {
   auto [values, indices] = min_with_indices(x.value(), axis, keepdim);
   return detail::record(OpKind::min, std::move(values), +[](TapeEntry<T>& e, const Tensor<T>& gy) {
     detail::extreme_axis_backward(e, gy);
-  }, [&, a](TapeEntry<T>& e) {
-    e.saved_index = indices;
+  }, [&, a, &idx = indices](TapeEntry<T>& e) {  // clang 14 cannot capture structured bindings
+    e.saved_index = idx;
     e.ints[0] = static_cast<std::int64_t>(a);
     e.ints[1] = keepdim ? 1 : 0;
   }, x);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages nabla needs to build and test; installs only
+# what is missing, so it is cheap to run again.
+#   NABLA_DEPS_EXTRAS=1 (or --extras) also installs the optional tools for
+#   reference fixtures, benchmarks against PyTorch and the MNIST data.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build g++ clang pkg-config
+  libeigen3-dev libxsimd-dev catch2 libbenchmark-dev zlib1g-dev
+  nlohmann-json3-dev libcli11-dev
+)
+extras=(
+  python3-torch python3-numpy python3-matplotlib dataset-fashion-mnist nodejs npm
+)
+
+want_extras="${NABLA_DEPS_EXTRAS:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --extras) want_extras=1 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "install-deps.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+if [[ "$want_extras" == 1 ]]; then
+  packages+=("${extras[@]}")
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update
+"${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
