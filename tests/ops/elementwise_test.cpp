@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../support/fixture.hpp"
+#include "../support/tensors.hpp"
 #include "nabla/core/creation.hpp"
 #include "nabla/core/random.hpp"
 #include "nabla/kernels/parallel.hpp"
@@ -21,20 +22,10 @@
 using nabla::Shape;
 using nabla::Tensor;
 using nabla::testing::require_close;
+using nabla::testing::seq;
+using nabla::testing::strided_copy;
 
 namespace {
-
-// The values of x in a strided (non-contiguous) view: every other element
-// of a buffer twice as long.
-template <class T>
-Tensor<T> strided_copy(const Tensor<T>& x) {
-  Shape s = x.shape();
-  s.push_back(2);
-  Tensor<T> big(s);
-  big.select(-1, 1).fill_(T(-777));
-  big.select(-1, 0).copy_(x);
-  return big.select(-1, 0);
-}
 
 // The values of a 2-D x through a transposed view.
 template <class T>
@@ -48,13 +39,6 @@ Tensor<T> make(Shape shape, std::initializer_list<double> values) {
   std::vector<T> v;
   for (double x : values) v.push_back(static_cast<T>(x));
   return Tensor<T>(std::move(shape), std::move(v));
-}
-
-template <class T>
-Tensor<T> seq(Shape shape, double start = 0.0, double step = 1.0) {
-  std::vector<T> v(static_cast<std::size_t>(shape.numel()));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(start + step * static_cast<double>(i));
-  return Tensor<T>(std::move(shape), v);
 }
 
 template <class T>

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../support/fixture.hpp"
+#include "../support/tensors.hpp"
 #include "nabla/core/creation.hpp"
 #include "nabla/core/random.hpp"
 #include "nabla/kernels/parallel.hpp"
@@ -17,18 +18,10 @@
 using nabla::Shape;
 using nabla::Tensor;
 using nabla::testing::require_close;
+using nabla::testing::seq;
+using nabla::testing::strided_copy;
 
 namespace {
-
-template <class T>
-Tensor<T> strided_copy(const Tensor<T>& x) {
-  Shape s = x.shape();
-  s.push_back(2);
-  Tensor<T> big(s);
-  big.select(-1, 1).fill_(T(-777));
-  big.select(-1, 0).copy_(x);
-  return big.select(-1, 0);
-}
 
 // The values of x stored in reversed axis order (a transposed layout).
 template <class T>
@@ -36,13 +29,6 @@ Tensor<T> reversed_layout(const Tensor<T>& x) {
   Shape rev;
   for (std::size_t d = x.ndim(); d-- > 0;) rev.push_back(static_cast<std::int64_t>(d));
   return x.permute(rev).contiguous().permute(rev);
-}
-
-template <class T>
-Tensor<T> seq(Shape shape, double start = 0.0, double step = 1.0) {
-  std::vector<T> v(static_cast<std::size_t>(shape.numel()));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(start + step * static_cast<double>(i));
-  return Tensor<T>(std::move(shape), v);
 }
 
 Shape axes_of(const nabla::testing::FixtureCase& c) { return Shape(c.integers("axes")); }
