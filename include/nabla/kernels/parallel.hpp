@@ -14,7 +14,7 @@
 
 namespace nabla {
 
-// Threads that nabla's kernels (and Eigen's products) may use.
+// Threads that nabla's kernels may use (set per calling thread, as OpenMP does).
 inline void set_num_threads(int n) {
 #if NABLA_HAS_OPENMP
   omp_set_num_threads(std::max(1, n));

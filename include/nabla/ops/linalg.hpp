@@ -122,7 +122,7 @@ void matmul_run(const Tensor<T>& a_in, const Tensor<T>& b_in, const MatmulShapes
   const T* ap = a.data();
   const T* bp = b.data();
   const std::int64_t plane = s.m * s.n;
-  // Small products run one per thread; large ones let Eigen thread each GEMM.
+  // Small products run one per thread; large ones thread inside each GEMM.
   const std::int64_t work = s.m * s.n * s.k;
   const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 18) / std::max<std::int64_t>(work, 1));
   kernels::parallel_for(0, batch, grain, [&](std::int64_t lo, std::int64_t hi) {

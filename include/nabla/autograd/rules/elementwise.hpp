@@ -354,9 +354,9 @@ Var<T> sigmoid(const Var<T>& x) {
 template <class T>
 Var<T> relu(const Var<T>& x) {
   return detail::record(OpKind::relu, relu(x.value()),
-      +[](TapeEntry<T>& e, const Tensor<T>& gy) {  // dx = gy where y > 0; relu'(0) = 0
+      +[](TapeEntry<T>& e, const Tensor<T>& gy) {  // dx = gy unless y <= 0 (so NaN passes, as PyTorch); relu'(0) = 0
         e.accumulate(0, detail::map_grad(e.result(), e.result(), gy,
-                                         [](T y, T, T g) { return y > T{0} ? g : T{0}; }));
+                                         [](T y, T, T g) { return y <= T{0} ? T{0} : g; }));
       }, detail::uses<T>(detail::use_out), x);
 }
 

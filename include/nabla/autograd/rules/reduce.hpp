@@ -1,6 +1,7 @@
 // Differentiable reductions on Var<T> (sum, mean, max, min, var, logsumexp).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "nabla/autograd/rules/elementwise.hpp"
@@ -86,11 +87,13 @@ Var<T> mean(const Var<T>& x, std::int64_t axis, bool keepdim = false) {
 
 namespace detail {
 
-// max()/min() over all elements: the gradient is shared evenly among ties.
+// max()/min() over all elements: the gradient is shared evenly among ties,
+// or among the NaNs when the result is NaN (as PyTorch).
 template <class T>
 void extreme_all_backward(TapeEntry<T>& e, const Tensor<T>& gy) {
   const Tensor<T>& in = e.input(0);
-  const Tensor<T> hit = eq(in, e.result().reshape(Shape::filled(in.ndim(), 1)));
+  const Tensor<T> hit = std::isnan(e.result().item()) ? ne(in, in)
+                                                      : eq(in, e.result().reshape(Shape::filled(in.ndim(), 1)));
   const T ties = sum(hit).item();
   e.accumulate(0, mul(hit, div(gy, ties).reshape(Shape::filled(in.ndim(), 1))));
 }
