@@ -49,7 +49,7 @@ int main() {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   const Matrix images = Matrix::NullaryExpr(samples, in, [&] { return uniform(gen); });
   const Matrix projection = Matrix::NullaryExpr(in, classes, [&] { return normal(gen); });
-  const Matrix scores = (images.array() - 0.5f).matrix() * projection;
+  const Matrix scores = images * projection;
   Eigen::VectorXi labels(samples);
   for (std::int64_t i = 0; i < samples; ++i) scores.row(i).maxCoeff(&labels[i]);
 

@@ -2,7 +2,7 @@
 // (784-256-128-10, SGD momentum 0.9, cross-entropy) with nabla. Data are
 // synthetic so that the three probes (nabla, LibTorch, raw Eigen) do the same
 // work without a data loader: labels come from a fixed random projection
-// of the centred pixels.
+// of the pixels.
 // NABLA_PROBE_TOPIC_HEADERS: the same program with only the topic headers it
 // needs instead of the umbrella.
 #if NABLA_PROBE_TOPIC_HEADERS
@@ -21,7 +21,7 @@ int main() {
   nabla::manual_seed(1);
   const auto images = nabla::rand<float>({samples, in});
   const auto projection = nabla::randn<float>({in, classes});
-  const auto labels = nabla::argmax(nabla::matmul(images - 0.5f, projection), 1);
+  const auto labels = nabla::argmax(nabla::matmul(images, projection), 1);
 
   nn::Sequential<float> model(nn::Linear<float>(in, 256), nn::ReLU<float>(), nn::Linear<float>(256, 128),
                               nn::ReLU<float>(), nn::Linear<float>(128, classes));

@@ -10,7 +10,7 @@ int main() {
   torch::manual_seed(1);
   const auto images = torch::rand({samples, in});
   const auto projection = torch::randn({in, classes});
-  const auto labels = torch::matmul(images - 0.5, projection).argmax(1);
+  const auto labels = torch::matmul(images, projection).argmax(1);
 
   torch::nn::Sequential model(torch::nn::Linear(in, 256), torch::nn::ReLU(), torch::nn::Linear(256, 128),
                               torch::nn::ReLU(), torch::nn::Linear(128, classes));
