@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -373,6 +374,22 @@ TEST_CASE("max_pool2d: hand-checked windows, padding as -inf, default stride", "
   CHECK(o2.indices.to_vector() == std::vector<std::int64_t>{1, 1});
   CHECK(nabla::max_pool2d_backward(Tensor<float>(Shape{1, 1, 1, 2}, {1, 2}), o2.indices, z.shape()).to_vector() ==
         std::vector<float>{0, 3, 0, 0, 0, 0});
+}
+
+TEMPLATE_TEST_CASE("max_pool2d 2x2 stride 2: ties keep the first index, the last NaN wins (as PyTorch)", "[nn_ops]",
+                   float, double) {
+  using T = TestType;
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  // Windows: [1 1; 0 1] (tie), [nan 2; 3 nan] (two NaNs), [-inf -inf; -inf -inf].
+  const T inf = std::numeric_limits<T>::infinity();
+  const Tensor<T> x(Shape{1, 1, 2, 6}, {1, 1, nan, 2, -inf, -inf, 0, 1, 3, nan, -inf, -inf});
+  const auto r = nabla::max_pool2d_with_indices(x, 2);
+  const auto v = r.values.to_vector();
+  REQUIRE(v.size() == 3);
+  CHECK(v[0] == T(1));
+  CHECK(std::isnan(v[1]));
+  CHECK(v[2] == -inf);
+  CHECK(r.indices.to_vector() == std::vector<std::int64_t>{0, 9, 4});
 }
 
 TEST_CASE("pooling: argument errors", "[nn_ops]") {

@@ -262,6 +262,29 @@ void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, std::int64_t*
       const T* xp = x + p * in_plane;
       T* yp = y + p * out_plane;
       std::int64_t* ip = indices ? indices + p * out_plane : nullptr;
+      if (g.kh == 2 && g.kw == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 && g.pad_w == 0) {
+        // 2x2 windows, stride 2, no padding (the usual CNN pool): every window
+        // lies inside the plane, so no bounds per output (about 5x fewer
+        // instructions); the same comparisons in the same order as below.
+        for (std::int64_t oh = 0; oh < g.ho; ++oh) {
+          for (std::int64_t ow = 0; ow < g.wo; ++ow) {
+            const std::int64_t first = 2 * oh * g.w + 2 * ow;
+            T best = xp[first];
+            std::int64_t best_index = first;
+            for (const std::int64_t i : {first + 1, first + g.w, first + g.w + 1}) {
+              const T v = xp[i];
+              // Selects, not branches (random data mispredicts half of them);
+              // NaN propagates, as in PyTorch.
+              const bool take = (v > best) | (v != v);
+              best = take ? v : best;
+              best_index = take ? i : best_index;
+            }
+            yp[oh * g.wo + ow] = best;
+            if (ip) ip[oh * g.wo + ow] = best_index;
+          }
+        }
+        continue;
+      }
       for (std::int64_t oh = 0; oh < g.ho; ++oh) {
         const std::int64_t h0 = oh * g.stride_h - g.pad_h;
         const std::int64_t hs = std::max<std::int64_t>(h0, 0);
