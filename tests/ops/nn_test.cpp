@@ -272,6 +272,40 @@ TEST_CASE("conv2d_backward: adjoint identities and finite differences in double"
   }
 }
 
+TEST_CASE("conv2d: more im2col rows than one lowering block, with padding, stride, dilation, groups", "[nn_ops]") {
+  // 12 channels per group x 5 x 5 = 300 im2col rows: lowered in two blocks.
+  nabla::Generator gen(34);
+  for (const nabla::Conv2dParams p :
+       {nabla::Conv2dParams{1, 1, 2, 2, 1, 1, 2}, nabla::Conv2dParams{2, 1, 0, 1, 1, 2, 2},
+        nabla::Conv2dParams{1, 2, 3, 0, 2, 1, 1}, nabla::Conv2dParams{1, 1, 0, 0, 1, 1, 2}}) {
+    INFO("stride " << p.stride_h << "x" << p.stride_w << " pad " << p.pad_h << "x" << p.pad_w << " dilation "
+                   << p.dilation_h << "x" << p.dilation_w << " groups " << p.groups);
+    const auto x = nabla::randn<double>(Shape{3, 24, 11, 13}, gen);
+    const auto w = nabla::randn<double>(Shape{8, 24 / p.groups, 5, 5}, gen);
+    const Tensor<double> no_bias;
+    const auto y = nabla::conv2d(x, w, no_bias, p);
+    require_close(y, nn_test::naive_conv(x, w, no_bias, p), 1e-11, 1e-11);
+    // <dy, conv(x, w)> is linear in x and in w: <dx, x> and <dw, w> equal it.
+    const auto dy = nabla::randn<double>(y.shape(), gen);
+    const auto g = nabla::conv2d_backward(dy, x, w, p, true, true, false);
+    const double ref = nn_test::dot_all(dy, y);
+    CHECK(nn_test::dot_all(g.grad_input, x) == Approx(ref).epsilon(1e-11));
+    CHECK(nn_test::dot_all(g.grad_weight, w) == Approx(ref).epsilon(1e-11));
+    // dx against a finite difference at a border element (padding) and an inner one.
+    for (const std::int64_t i : {std::int64_t{0}, std::int64_t{11 * 13 * 5 + 6 * 13 + 7}}) {
+      auto xp = x.clone();
+      xp.data()[i] += 1.0;  // exact: the loss is linear in x
+      CHECK(g.grad_input.data()[i] == Approx(nn_test::dot_all(dy, nabla::conv2d(xp, w, no_bias, p)) - ref).epsilon(1e-9));
+    }
+    // float agrees with double.
+    const auto yf = nabla::conv2d(x.to<float>(), w.to<float>(), Tensor<float>(), p);
+    require_close(yf, y, 1e-4, 1e-4);
+    const auto gf = nabla::conv2d_backward(dy.to<float>(), x.to<float>(), w.to<float>(), p, true, true, false);
+    require_close(gf.grad_input, g.grad_input, 1e-4, 1e-4);
+    require_close(gf.grad_weight, g.grad_weight, 1e-4, 1e-3);
+  }
+}
+
 TEST_CASE("conv2d: results do not depend on the thread count", "[nn_ops]") {
   nabla::Generator gen(8);
   const auto x = nabla::randn<float>(Shape{13, 3, 10, 9}, gen);
@@ -390,6 +424,49 @@ TEMPLATE_TEST_CASE("max_pool2d 2x2 stride 2: ties keep the first index, the last
   CHECK(std::isnan(v[1]));
   CHECK(v[2] == -inf);
   CHECK(r.indices.to_vector() == std::vector<std::int64_t>{0, 9, 4});
+}
+
+TEMPLATE_TEST_CASE("max_pool2d 2x2 stride 2: rows of every width (SIMD body and tails) match a scalar scan",
+                   "[nn_ops]", float, double) {
+  using T = TestType;
+  // Values from {0, 1, 2, NaN}: most windows hold ties, some NaNs.
+  std::uint32_t state = 12345;
+  const auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    const std::uint32_t v = (state >> 24) % 16;
+    return v == 0 ? std::numeric_limits<T>::quiet_NaN() : static_cast<T>(v % 3);
+  };
+  for (std::int64_t w = 2; w <= 41; ++w) {
+    INFO("width " << w);
+    const std::int64_t h = 5;
+    std::vector<T> values(static_cast<std::size_t>(2 * 3 * h * w));
+    for (T& v : values) v = next();
+    const Tensor<T> x(Shape{2, 3, h, w}, values);
+    const auto r = nabla::max_pool2d_with_indices(x, 2);
+    const std::int64_t ho = h / 2, wo = w / 2;
+    REQUIRE(r.values.shape() == Shape{2, 3, ho, wo});
+    const auto got = r.values.to_vector();
+    const auto got_index = r.indices.to_vector();
+    for (std::int64_t plane = 0; plane < 6; ++plane) {
+      const T* xp = values.data() + plane * h * w;
+      for (std::int64_t oh = 0; oh < ho; ++oh) {
+        for (std::int64_t ow = 0; ow < wo; ++ow) {
+          // PyTorch's scan: later value taken when greater or NaN.
+          std::int64_t best = 2 * oh * w + 2 * ow;
+          for (const std::int64_t at : {best + 1, best + w, best + w + 1}) {
+            if (xp[at] > xp[best] || std::isnan(xp[at])) best = at;
+          }
+          const auto o = static_cast<std::size_t>((plane * ho + oh) * wo + ow);
+          CHECK(got_index[o] == best);
+          if (std::isnan(xp[best])) {
+            CHECK(std::isnan(got[o]));
+          } else {
+            CHECK(got[o] == xp[best]);
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("pooling: argument errors", "[nn_ops]") {

@@ -8,6 +8,9 @@
 #include <limits>
 
 #include <xsimd/xsimd.hpp>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "nabla/core/tensor.hpp"
 #include "nabla/kernels/gemm.hpp"
@@ -43,63 +46,92 @@ inline void valid_range(std::int64_t offset, std::int64_t stride, std::int64_t e
   hi = std::max(std::min(hi, out), lo);
 }
 
-// col[(ci * kh + i) * kw + j, oh * wo + ow] = x[ci, oh*sh - ph + i*dh, ow*sw - pw + j*dw] (0 outside).
+// im2col layout: col[(ci * kh + i) * kw + j, oh * wo + ow] =
+// x[ci, oh*sh - ph + i*dh, ow*sw - pw + j*dw] (0 outside the input).
+
+// dst[0:n] = src[0:n]. Rows of at least one batch are copied by batches,
+// the last one overlapping the previous (same values, no scalar tail).
 template <class T>
-void im2col(const Conv2dGeometry& g, const T* x, std::int64_t channels, T* col) {
-  const std::int64_t plane = g.out_plane();
+void copy_row(const T* src, T* dst, std::int64_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::int64_t L = static_cast<std::int64_t>(B::size);
+  if (n < L) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
+  for (std::int64_t i = 0; i + L < n; i += L) B::load_unaligned(src + i).store_unaligned(dst + i);
+  B::load_unaligned(src + n - L).store_unaligned(dst + n - L);
+}
+
+// dst[0:n] += src[0:n].
+template <class T>
+void add_row(const T* src, T* dst, std::int64_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::int64_t L = static_cast<std::int64_t>(B::size);
+  std::int64_t i = 0;
+  for (; i + L <= n; i += L) (B::load_unaligned(dst + i) + B::load_unaligned(src + i)).store_unaligned(dst + i);
+  for (; i < n; ++i) dst[i] += src[i];
+}
+
+// Input planes with their zero border: [channels, hp, wp], hp = h + 2 pad_h,
+// wp = w + 2 pad_w. With the border in memory, every im2col row is a plain
+// strided copy: no bounds per output row, which cost as much as the copies.
+// Without padding these are the input planes themselves.
+struct PaddedPlane {
+  std::int64_t hp = 0, wp = 0;
+  explicit PaddedPlane(const Conv2dGeometry& g) : hp(g.h + 2 * g.pad_h), wp(g.w + 2 * g.pad_w) {}
+  std::int64_t size() const { return hp * wp; }
+};
+
+// Writes the interior of padded planes from x (the border is left as is:
+// the caller zeroes it once).
+template <class T>
+void fill_padded(const Conv2dGeometry& g, const PaddedPlane& pp, const T* x, std::int64_t channels, T* xp) {
   for (std::int64_t ci = 0; ci < channels; ++ci) {
     const T* src = x + ci * g.h * g.w;
-    for (std::int64_t i = 0; i < g.kh; ++i) {
-      const std::int64_t h_off = i * g.dil_h - g.pad_h;
-      std::int64_t oh_lo = 0, oh_hi = 0;
-      valid_range(h_off, g.stride_h, g.h, g.ho, oh_lo, oh_hi);
-      for (std::int64_t j = 0; j < g.kw; ++j) {
-        T* dst = col + ((ci * g.kh + i) * g.kw + j) * plane;
-        const std::int64_t w_off = j * g.dil_w - g.pad_w;
-        std::int64_t ow_lo = 0, ow_hi = 0;
-        valid_range(w_off, g.stride_w, g.w, g.wo, ow_lo, ow_hi);
-        std::fill(dst, dst + oh_lo * g.wo, T(0));
-        for (std::int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-          T* row = dst + oh * g.wo;
-          const T* srow = src + (oh * g.stride_h + h_off) * g.w + w_off;
-          std::fill(row, row + ow_lo, T(0));
-          if (g.stride_w == 1) {
-            std::memcpy(row + ow_lo, srow + ow_lo, static_cast<std::size_t>(ow_hi - ow_lo) * sizeof(T));
-          } else {
-            for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) row[ow] = srow[ow * g.stride_w];
-          }
-          std::fill(row + ow_hi, row + g.wo, T(0));
-        }
-        std::fill(dst + oh_hi * g.wo, dst + plane, T(0));
+    T* dst = xp + ci * pp.size() + g.pad_h * pp.wp + g.pad_w;
+    for (std::int64_t r = 0; r < g.h; ++r) copy_row(src + r * g.w, dst + r * pp.wp, g.w);
+  }
+}
+
+// Rows [r0, r1) of im2col (row r = (ci * kh + i) * kw + j) from padded
+// planes, row r at col + (r - r0) * plane.
+template <class T>
+void im2col_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* xp, std::int64_t r0, std::int64_t r1, T* col) {
+  const std::int64_t plane = g.out_plane();
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::int64_t j = r % g.kw;
+    const std::int64_t i = r / g.kw % g.kh;
+    const std::int64_t ci = r / (g.kw * g.kh);
+    T* dst = col + (r - r0) * plane;
+    const T* src = xp + ci * pp.size() + i * g.dil_h * pp.wp + j * g.dil_w;
+    for (std::int64_t oh = 0; oh < g.ho; ++oh, dst += g.wo) {
+      const T* srow = src + oh * g.stride_h * pp.wp;
+      if (g.stride_w == 1) {
+        copy_row(srow, dst, g.wo);
+      } else {
+        for (std::int64_t ow = 0; ow < g.wo; ++ow) dst[ow] = srow[ow * g.stride_w];
       }
     }
   }
 }
 
-// The adjoint of im2col: dx[ci, ...] += col[...] (dx zeroed by the caller).
+// The adjoint of im2col_rows: padded planes dxp += rows [r0, r1) of col.
 template <class T>
-void col2im(const Conv2dGeometry& g, const T* col, std::int64_t channels, T* dx) {
+void col2im_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* col, std::int64_t r0, std::int64_t r1, T* dxp) {
   const std::int64_t plane = g.out_plane();
-  for (std::int64_t ci = 0; ci < channels; ++ci) {
-    T* dst = dx + ci * g.h * g.w;
-    for (std::int64_t i = 0; i < g.kh; ++i) {
-      const std::int64_t h_off = i * g.dil_h - g.pad_h;
-      std::int64_t oh_lo = 0, oh_hi = 0;
-      valid_range(h_off, g.stride_h, g.h, g.ho, oh_lo, oh_hi);
-      for (std::int64_t j = 0; j < g.kw; ++j) {
-        const T* src = col + ((ci * g.kh + i) * g.kw + j) * plane;
-        const std::int64_t w_off = j * g.dil_w - g.pad_w;
-        std::int64_t ow_lo = 0, ow_hi = 0;
-        valid_range(w_off, g.stride_w, g.w, g.wo, ow_lo, ow_hi);
-        for (std::int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-          const T* row = src + oh * g.wo;
-          T* drow = dst + (oh * g.stride_h + h_off) * g.w + w_off;
-          if (g.stride_w == 1) {
-            for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) drow[ow] += row[ow];
-          } else {
-            for (std::int64_t ow = ow_lo; ow < ow_hi; ++ow) drow[ow * g.stride_w] += row[ow];
-          }
-        }
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::int64_t j = r % g.kw;
+    const std::int64_t i = r / g.kw % g.kh;
+    const std::int64_t ci = r / (g.kw * g.kh);
+    const T* src = col + (r - r0) * plane;
+    T* dst = dxp + ci * pp.size() + i * g.dil_h * pp.wp + j * g.dil_w;
+    for (std::int64_t oh = 0; oh < g.ho; ++oh, src += g.wo) {
+      T* drow = dst + oh * g.stride_h * pp.wp;
+      if (g.stride_w == 1) {
+        add_row(src, drow, g.wo);
+      } else {
+        for (std::int64_t ow = 0; ow < g.wo; ++ow) drow[ow * g.stride_w] += src[ow];
       }
     }
   }
@@ -120,40 +152,83 @@ T contiguous_sum(const T* a, std::int64_t n) {
 // Splits [0, count) into `parts` near-equal pieces; piece p is [first(p), first(p + 1)).
 inline std::int64_t split_point(std::int64_t count, std::int64_t parts, std::int64_t p) { return count * p / parts; }
 
+// im2col rows per block: a block of columns (rows x out_plane) stays in L2
+// between its lowering and the GEMM that reads it. The GEMM's own k-blocks
+// have this size too, so blocking here changes no result.
+template <class T>
+std::int64_t lowering_rows(const Conv2dGeometry& g) {
+  return gemm_detail::k_block(g.col_rows(), gemm_detail::Blocking<T>::kc);
+}
+
+// Workspace of one task: one block of im2col rows, then padded planes of one
+// group (none without padding: x is read in place), then (backward) the
+// padded planes of dx.
+template <class T>
+struct ConvWorkspace {
+  std::int64_t col_size = 0, padded_size = 0;
+  ConvWorkspace(const Conv2dGeometry& g, bool backward)
+      : col_size(g.pointwise() ? 0 : lowering_rows<T>(g) * g.out_plane()),
+        padded_size(g.pointwise() || (g.pad_h == 0 && g.pad_w == 0) ? 0 : g.group_channels() * PaddedPlane(g).size()),
+        backward_(backward) {}
+  std::int64_t size() const { return col_size + (backward_ ? 2 : 1) * padded_size; }
+
+ private:
+  bool backward_;
+};
+
+// The planes im2col reads for one image's group (x_ng: its first channel):
+// x itself without padding, else a padded copy whose border was zeroed once.
+template <class T>
+const T* padded_input(const Conv2dGeometry& g, const ConvWorkspace<T>& cw, const T* x_ng, T* padded) {
+  if (cw.padded_size == 0) return x_ng;
+  fill_padded(g, PaddedPlane(g), x_ng, g.group_channels(), padded);
+  return padded;
+}
+
 }  // namespace conv_detail
 
 // y = conv2d(x, w) + bias (bias may be null), NCHW. Images are split into one
-// piece per thread; each piece owns an im2col workspace from the pool.
+// piece per thread; each piece owns its workspace from the pool.
 template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
   if (g.n == 0 || g.k == 0 || g.out_plane() == 0) return;
   const std::int64_t plane = g.out_plane();
   const std::int64_t rows = g.col_rows();
   const std::int64_t kg = g.group_filters();
+  const std::int64_t block = conv_detail::lowering_rows<T>(g);
+  const conv_detail::PaddedPlane pp(g);
   const std::int64_t tasks = std::min<std::int64_t>(g.n, get_num_threads());
-  const std::int64_t col_size = g.pointwise() ? 0 : rows * plane;
-  const Tensor<T> workspace = Tensor<T>::empty(Shape{tasks * col_size});
+  const conv_detail::ConvWorkspace<T> cw(g, false);
+  const Tensor<T> workspace = Tensor<T>::empty(Shape{tasks * cw.size()});
   T* ws = workspace.data();
   parallel_for(0, tasks, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t t = lo; t < hi; ++t) {
-      T* col = ws + t * col_size;
+      T* col = ws + t * cw.size();
+      T* padded = col + cw.col_size;
+      std::fill(padded, padded + cw.padded_size, T(0));
       const std::int64_t first = conv_detail::split_point(g.n, tasks, t);
       const std::int64_t last = conv_detail::split_point(g.n, tasks, t + 1);
       for (std::int64_t n = first; n < last; ++n) {
         for (std::int64_t gi = 0; gi < g.groups; ++gi) {
           const T* x_ng = x + (n * g.c + gi * g.group_channels()) * g.h * g.w;
+          const T* w_g = w + gi * kg * rows;
           T* y_ng = y + (n * g.k + gi * kg) * plane;
-          const T* cols = x_ng;
-          if (!g.pointwise()) {
-            conv_detail::im2col(g, x_ng, g.group_channels(), col);
-            cols = col;
-          }
           T beta = T(0);
           if (bias) {
             for (std::int64_t r = 0; r < kg; ++r) std::fill(y_ng + r * plane, y_ng + (r + 1) * plane, bias[gi * kg + r]);
             beta = T(1);
           }
-          gemm(false, false, kg, plane, rows, T(1), w + gi * kg * rows, rows, cols, plane, beta, y_ng, plane);
+          if (g.pointwise()) {
+            gemm(false, false, kg, plane, rows, T(1), w_g, rows, x_ng, plane, beta, y_ng, plane);
+            continue;
+          }
+          const T* xp = conv_detail::padded_input(g, cw, x_ng, padded);
+          for (std::int64_t r0 = 0; r0 < rows; r0 += block) {
+            const std::int64_t r1 = std::min(rows, r0 + block);
+            conv_detail::im2col_rows(g, pp, xp, r0, r1, col);
+            gemm(false, false, kg, plane, r1 - r0, T(1), w_g + r0, rows, col, plane, r0 == 0 ? beta : T(1), y_ng,
+                 plane);
+          }
         }
       }
     }
@@ -187,15 +262,21 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* d
   }
   const std::int64_t chunks = std::min<std::int64_t>(g.n, 8);
   const std::int64_t tasks = std::min<std::int64_t>(chunks, get_num_threads());
-  const std::int64_t col_size = g.pointwise() ? 0 : rows * plane;
+  const std::int64_t block = conv_detail::lowering_rows<T>(g);
+  const conv_detail::PaddedPlane pp(g);
+  const conv_detail::ConvWorkspace<T> cw(g, true);
   const std::int64_t partial_size = dw ? weight_size : 0;
   // Chunk 0 accumulates straight into dw; chunks 1.. into partial buffers.
-  const Tensor<T> workspace = Tensor<T>::empty(Shape{tasks * col_size + (chunks - 1) * partial_size});
+  const Tensor<T> workspace = Tensor<T>::empty(Shape{tasks * cw.size() + (chunks - 1) * partial_size});
   T* ws = workspace.data();
-  T* partials = ws + tasks * col_size;
+  T* partials = ws + tasks * cw.size();
+  const std::int64_t group_image = g.group_channels() * g.h * g.w;
   parallel_for(0, tasks, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t t = lo; t < hi; ++t) {
-      T* col = ws + t * col_size;
+      T* col = ws + t * cw.size();
+      T* padded_x = col + cw.col_size;
+      T* padded_dx = padded_x + cw.padded_size;
+      std::fill(padded_x, padded_x + cw.padded_size, T(0));
       const std::int64_t chunk_first = conv_detail::split_point(chunks, tasks, t);
       const std::int64_t chunk_last = conv_detail::split_point(chunks, tasks, t + 1);
       for (std::int64_t ch = chunk_first; ch < chunk_last; ++ch) {
@@ -203,28 +284,43 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* d
         const std::int64_t first = conv_detail::split_point(g.n, chunks, ch);
         const std::int64_t last = conv_detail::split_point(g.n, chunks, ch + 1);
         for (std::int64_t n = first; n < last; ++n) {
-          if (dx && !g.pointwise()) std::fill(dx + n * g.c * g.h * g.w, dx + (n + 1) * g.c * g.h * g.w, T(0));
           for (std::int64_t gi = 0; gi < g.groups; ++gi) {
             const std::int64_t in_offset = (n * g.c + gi * g.group_channels()) * g.h * g.w;
+            const T* x_ng = x + in_offset;
             const T* dy_ng = dy + (n * g.k + gi * kg) * plane;
             const T* w_g = w + gi * kg * rows;
-            if (dw) {
-              // dW_g += dy_ng [kg, plane] * col^T [plane, rows]
-              const T* cols = x + in_offset;
-              if (!g.pointwise()) {
-                conv_detail::im2col(g, x + in_offset, g.group_channels(), col);
-                cols = col;
-              }
-              gemm(false, true, kg, rows, plane, T(1), dy_ng, plane, cols, plane, n == first ? T(0) : T(1),
-                   dw_part + gi * kg * rows, rows);
+            T* dw_g = dw ? dw_part + gi * kg * rows : nullptr;
+            const T dw_beta = n == first ? T(0) : T(1);
+            T* dx_ng = dx ? dx + in_offset : nullptr;
+            if (g.pointwise()) {
+              // dW_g (+)= dy_ng [kg, plane] * x_ng^T; dx_ng = W_g^T dy_ng.
+              if (dw) gemm(false, true, kg, rows, plane, T(1), dy_ng, plane, x_ng, plane, dw_beta, dw_g, rows);
+              if (dx) gemm(true, false, rows, plane, kg, T(1), w_g, rows, dy_ng, plane, T(0), dx_ng, plane);
+              continue;
             }
-            if (dx) {
-              // dcol [rows, plane] = W_g^T * dy_ng, then scattered back by col2im.
-              if (g.pointwise()) {
-                gemm(true, false, rows, plane, kg, T(1), w_g, rows, dy_ng, plane, T(0), dx + in_offset, plane);
-              } else {
-                gemm(true, false, rows, plane, kg, T(1), w_g, rows, dy_ng, plane, T(0), col, plane);
-                conv_detail::col2im(g, col, g.group_channels(), dx + in_offset);
+            const T* xp = dw ? conv_detail::padded_input(g, cw, x_ng, padded_x) : nullptr;
+            // Without padding col2im adds straight into dx.
+            T* dxp = cw.padded_size == 0 ? dx_ng : padded_dx;
+            if (dx) std::fill(dxp, dxp + (cw.padded_size == 0 ? group_image : cw.padded_size), T(0));
+            for (std::int64_t r0 = 0; r0 < rows; r0 += block) {
+              const std::int64_t r1 = std::min(rows, r0 + block);
+              if (dw) {
+                // Columns r0..r1 of dW_g (+)= dy_ng [kg, plane] * col^T [plane, r1 - r0].
+                conv_detail::im2col_rows(g, pp, xp, r0, r1, col);
+                gemm(false, true, kg, r1 - r0, plane, T(1), dy_ng, plane, col, plane, dw_beta, dw_g + r0, rows);
+              }
+              if (dx) {
+                // Rows r0..r1 of dcol = W_g^T dy_ng, scattered back by col2im.
+                gemm(true, false, r1 - r0, plane, kg, T(1), w_g + r0, rows, dy_ng, plane, T(0), col, plane);
+                conv_detail::col2im_rows(g, pp, col, r0, r1, dxp);
+              }
+            }
+            if (dx && cw.padded_size != 0) {
+              for (std::int64_t ci = 0; ci < g.group_channels(); ++ci) {
+                const T* src = padded_dx + ci * pp.size() + g.pad_h * pp.wp + g.pad_w;
+                for (std::int64_t r = 0; r < g.h; ++r) {
+                  conv_detail::copy_row(src + r * pp.wp, dx_ng + (ci * g.h + r) * g.w, g.w);
+                }
               }
             }
           }
@@ -251,6 +347,114 @@ struct Pool2dGeometry {
   std::int64_t planes() const { return n * c; }
 };
 
+namespace conv_detail {
+
+// One output row of a 2x2, stride-2 max pool: the windows at columns 2 ow of
+// rows r0 and r0 + w; indices are first + the window's offset in the plane.
+// Each window compares its values in scan order, the later one taken when
+// greater or NaN (ties keep the first, NaN propagates; as PyTorch).
+template <class T>
+void max_pool_2x2_row_scalar(const T* r0, std::int64_t w, std::int64_t ow_begin, std::int64_t wo, T* y,
+                             std::int64_t* indices, std::int64_t first) {
+  for (std::int64_t ow = ow_begin; ow < wo; ++ow) {
+    const std::int64_t at = 2 * ow;
+    T best = r0[at];
+    std::int64_t best_offset = at;
+    for (const std::int64_t i : {at + 1, at + w, at + w + 1}) {
+      const T v = r0[i];
+      // Selects, not branches: random data mispredicts half of them.
+      const bool take = (v > best) | (v != v);
+      best = take ? v : best;
+      best_offset = take ? i : best_offset;
+    }
+    y[ow] = best;
+    if (indices) indices[ow] = first + best_offset;
+  }
+}
+
+#if defined(__AVX2__)
+// Eight windows at once: even and odd columns are split out of 16 loaded
+// values, then the same select chain runs on vectors. A row's last windows
+// use masked loads, so nothing past the row is read.
+inline void max_pool_2x2_row(const float* r0, std::int64_t w, std::int64_t wo, float* y, std::int64_t* indices,
+                             std::int64_t first) {
+  if (w > std::numeric_limits<std::int32_t>::max() - 2) {
+    max_pool_2x2_row_scalar(r0, w, 0, wo, y, indices, first);
+    return;
+  }
+  const float* r1 = r0 + w;
+  const auto evens = [](__m256 lo, __m256 hi) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+  };
+  const auto odds = [](__m256 lo, __m256 hi) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+  };
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i off_b = _mm256_set1_epi32(1);
+  const __m256i off_c = _mm256_set1_epi32(static_cast<std::int32_t>(w));
+  const __m256i off_d = _mm256_set1_epi32(static_cast<std::int32_t>(w + 1));
+  for (std::int64_t ow = 0; ow < wo; ow += 8) {
+    const std::int64_t count = std::min<std::int64_t>(8, wo - ow);
+    const float* p0 = r0 + 2 * ow;
+    const float* p1 = r1 + 2 * ow;
+    __m256 lo0, hi0, lo1, hi1;
+    if (count == 8) {
+      lo0 = _mm256_loadu_ps(p0);
+      hi0 = _mm256_loadu_ps(p0 + 8);
+      lo1 = _mm256_loadu_ps(p1);
+      hi1 = _mm256_loadu_ps(p1 + 8);
+    } else {
+      // Lanes below 2 * count of the 16 values, and lanes below count of the outputs.
+      const __m256i values = _mm256_set1_epi32(static_cast<std::int32_t>(2 * count));
+      const __m256i mask_lo = _mm256_cmpgt_epi32(values, lane);
+      const __m256i mask_hi = _mm256_cmpgt_epi32(values, _mm256_add_epi32(lane, _mm256_set1_epi32(8)));
+      lo0 = _mm256_maskload_ps(p0, mask_lo);
+      hi0 = _mm256_maskload_ps(p0 + 8, mask_hi);
+      lo1 = _mm256_maskload_ps(p1, mask_lo);
+      hi1 = _mm256_maskload_ps(p1 + 8, mask_hi);
+    }
+    __m256 best = evens(lo0, hi0);
+    __m256i offset = _mm256_setzero_si256();
+    const auto step = [&](__m256 v, __m256i off) {
+      const __m256 take = _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      best = _mm256_blendv_ps(best, v, take);
+      offset = _mm256_blendv_epi8(offset, off, _mm256_castps_si256(take));
+    };
+    step(odds(lo0, hi0), off_b);
+    step(evens(lo1, hi1), off_c);
+    step(odds(lo1, hi1), off_d);
+    // first + 2 (ow + lane) + offset, widened to 64 bits four at a time.
+    const __m256i local = _mm256_add_epi32(_mm256_add_epi32(lane, lane), offset);
+    const __m256i base = _mm256_set1_epi64x(first + 2 * ow);
+    const __m256i idx_lo = _mm256_add_epi64(base, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(local)));
+    const __m256i idx_hi = _mm256_add_epi64(base, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(local, 1)));
+    if (count == 8) {
+      _mm256_storeu_ps(y + ow, best);
+      if (indices) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(indices + ow), idx_lo);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(indices + ow + 4), idx_hi);
+      }
+    } else {
+      // Through the stack: masked stores are slow on AMD cores.
+      alignas(32) float values[8];
+      alignas(32) std::int64_t where[8];
+      _mm256_store_ps(values, best);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(where), idx_lo);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(where + 4), idx_hi);
+      std::copy(values, values + count, y + ow);
+      if (indices) std::copy(where, where + count, indices + ow);
+    }
+  }
+}
+#endif
+
+template <class T>
+void max_pool_2x2_row(const T* r0, std::int64_t w, std::int64_t wo, T* y, std::int64_t* indices, std::int64_t first) {
+  max_pool_2x2_row_scalar(r0, w, 0, wo, y, indices, first);
+}
+
+}  // namespace conv_detail
+
 // Max over each window (padding never wins); indices hold the flat position
 // ih * w + iw of the maximum in its input plane (first one on ties; NaN wins).
 template <class T>
@@ -264,24 +468,10 @@ void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, std::int64_t*
       std::int64_t* ip = indices ? indices + p * out_plane : nullptr;
       if (g.kh == 2 && g.kw == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 && g.pad_w == 0) {
         // 2x2 windows, stride 2, no padding (the usual CNN pool): every window
-        // lies inside the plane, so no bounds per output (about 5x fewer
-        // instructions); the same comparisons in the same order as below.
+        // lies inside the plane, so no bounds per output.
         for (std::int64_t oh = 0; oh < g.ho; ++oh) {
-          for (std::int64_t ow = 0; ow < g.wo; ++ow) {
-            const std::int64_t first = 2 * oh * g.w + 2 * ow;
-            T best = xp[first];
-            std::int64_t best_index = first;
-            for (const std::int64_t i : {first + 1, first + g.w, first + g.w + 1}) {
-              const T v = xp[i];
-              // Selects, not branches (random data mispredicts half of them);
-              // NaN propagates, as in PyTorch.
-              const bool take = (v > best) | (v != v);
-              best = take ? v : best;
-              best_index = take ? i : best_index;
-            }
-            yp[oh * g.wo + ow] = best;
-            if (ip) ip[oh * g.wo + ow] = best_index;
-          }
+          conv_detail::max_pool_2x2_row(xp + 2 * oh * g.w, g.w, g.wo, yp + oh * g.wo, ip ? ip + oh * g.wo : nullptr,
+                                        2 * oh * g.w);
         }
         continue;
       }
