@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build g++ clang pkg-config
   libeigen3-dev libxsimd-dev catch2 libbenchmark-dev zlib1g-dev
+  # nlohmann-json3-dev: tests only (PyTorch fixtures); the library has its own JSON reader.
   nlohmann-json3-dev libcli11-dev
 )
 extras=(

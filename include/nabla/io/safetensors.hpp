@@ -21,12 +21,11 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "nabla/core/error.hpp"
 #include "nabla/core/shape.hpp"
 #include "nabla/core/tensor.hpp"
 #include "nabla/io/atomic_file.hpp"
+#include "nabla/io/json_header.hpp"
 
 namespace nabla::io {
 
@@ -192,6 +191,16 @@ inline void read_exact(std::istream& in, void* dst, std::uint64_t offset, std::u
   }
 }
 
+// The members of an object in key order: entries are checked (and zero-size
+// tensors at one offset listed) in the same order whatever order the writer chose.
+inline std::vector<const JsonMember*> sorted_by_key(const JsonObject& object) {
+  std::vector<const JsonMember*> out;
+  out.reserve(object.size());
+  for (const JsonMember& member : object) out.push_back(&member);
+  std::sort(out.begin(), out.end(), [](const JsonMember* a, const JsonMember* b) { return a->key < b->key; });
+  return out;
+}
+
 // Parses and validates the header of a stream holding `size` bytes.
 inline SafetensorsHeader parse_header(std::istream& in, std::uint64_t size, const char* op, const std::string& name) {
   if (size < 8) corrupt(op, name, message("the file is ", size, " bytes, too small for a safetensors header (8)"));
@@ -208,81 +217,76 @@ inline SafetensorsHeader parse_header(std::istream& in, std::uint64_t size, cons
   std::string text(static_cast<std::size_t>(n), '\0');
   read_exact(in, text.data(), 8, n, op, name);
 
-  // Duplicate names at the top level would silently shadow one another.
-  std::set<std::string> seen;
-  std::string duplicate;
-  const auto on_event = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    if (depth == 1 && event == nlohmann::json::parse_event_t::key && duplicate.empty()) {
-      const std::string& key = parsed.get_ref<const std::string&>();
-      if (!seen.insert(key).second) duplicate = key;
-    }
-    return true;
-  };
-  nlohmann::json header;
+  JsonValue header;
   try {
-    header = nlohmann::json::parse(text.begin(), text.end(), on_event);
-  } catch (const nlohmann::json::parse_error& e) {
-    corrupt(op, name, message("the header is not valid JSON (offset ", 8 + (e.byte > 0 ? e.byte - 1 : 0), "): ",
-                              e.what()));
-  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
-    corrupt(op, name, message("the header is not valid JSON (offset 8): ", e.what()));
+    header = parse_json(text);
+  } catch (const JsonDuplicateKey& e) {
+    // A repeated tensor name would silently shadow the other tensor.
+    if (e.depth() == 1) corrupt(op, name, message("the header names '", e.key(), "' twice (offset ", 8 + e.offset(), ")"));
+    corrupt(op, name, message("the header names '", e.key(), "' twice in one object (offset ", 8 + e.offset(), ")"));
+  } catch (const JsonError& e) {
+    corrupt(op, name, message("the header is not valid JSON (offset ", 8 + e.offset(), "): ", e.what()));
   }
-  if (!duplicate.empty()) corrupt(op, name, message("the header names '", duplicate, "' twice"));
-  if (!header.is_object()) corrupt(op, name, "the header is not a JSON object (offset 8)");
+  const JsonObject* entries = header.as_object();
+  if (entries == nullptr) corrupt(op, name, "the header is not a JSON object (offset 8)");
 
   SafetensorsHeader out;
   out.data_offset = 8 + n;
   out.data_size = size - 8 - n;
-  for (const auto& item : header.items()) {
-    const std::string& key = item.key();
-    const nlohmann::json& value = item.value();
+  for (const JsonMember* entry : sorted_by_key(*entries)) {
+    const std::string& key = entry->key;
+    const JsonValue& value = entry->value;
     if (key == "__metadata__") {
-      if (!value.is_object()) corrupt(op, name, "__metadata__ must be an object of strings");
-      for (const auto& [mk, mv] : value.items()) {
-        if (!mv.is_string()) corrupt(op, name, message("__metadata__ value of '", mk, "' is not a string"));
-        out.metadata.emplace(mk, mv.get<std::string>());
+      const JsonObject* metadata = value.as_object();
+      if (metadata == nullptr) corrupt(op, name, "__metadata__ must be an object of strings");
+      for (const JsonMember* item : sorted_by_key(*metadata)) {
+        const std::string* text_value = item->value.as_string();
+        if (text_value == nullptr) corrupt(op, name, message("__metadata__ value of '", item->key, "' is not a string"));
+        out.metadata.emplace(item->key, *text_value);
       }
       continue;
     }
     const auto bad = [&](const std::string& problem) { corrupt(op, name, message("entry '", key, "': ", problem)); };
-    if (!value.is_object()) bad("expected an object with dtype, shape and data_offsets");
+    if (value.as_object() == nullptr) bad("expected an object with dtype, shape and data_offsets");
     TensorInfo info;
     info.name = key;
 
-    const auto dtype = value.find("dtype");
-    if (dtype == value.end() || !dtype->is_string()) bad("'dtype' is missing or not a string");
-    const std::string dtype_text = dtype->get<std::string>();
-    if (!dtype_from_name(dtype_text, info.dtype)) bad(message("unknown dtype '", dtype_text, "'"));
+    const JsonValue* dtype = value.find("dtype");
+    const std::string* dtype_text = dtype != nullptr ? dtype->as_string() : nullptr;
+    if (dtype_text == nullptr) bad("'dtype' is missing or not a string");
+    if (!dtype_from_name(*dtype_text, info.dtype)) bad(message("unknown dtype '", *dtype_text, "'"));
 
-    const auto shape = value.find("shape");
-    if (shape == value.end() || !shape->is_array()) bad("'shape' is missing or not an array");
+    const JsonValue* shape = value.find("shape");
+    const JsonArray* extents = shape != nullptr ? shape->as_array() : nullptr;
+    if (extents == nullptr) bad("'shape' is missing or not an array");
     // Element count and byte count, checked for overflow extent by extent.
     std::uint64_t bytes = dtype_size(info.dtype);
-    for (const auto& extent : *shape) {
-      if (!extent.is_number_unsigned()) bad(message("'shape' ", shape->dump(), " holds a value that is not a non-negative integer"));
-      const auto e = extent.get<std::uint64_t>();
-      if (e > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-          (e != 0 && bytes > std::numeric_limits<std::uint64_t>::max() / e)) {
-        bad(message("shape ", shape->dump(), " is too large (its byte count overflows)"));
+    for (const JsonValue& extent : *extents) {
+      const std::uint64_t* e = extent.as_unsigned();
+      if (e == nullptr) bad(message("'shape' ", dump_json(*shape), " holds a value that is not a non-negative integer"));
+      if (*e > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+          (*e != 0 && bytes > std::numeric_limits<std::uint64_t>::max() / *e)) {
+        bad(message("shape ", dump_json(*shape), " is too large (its byte count overflows)"));
       }
-      bytes *= e;
-      info.shape.push_back(static_cast<std::int64_t>(e));
+      bytes *= *e;
+      info.shape.push_back(static_cast<std::int64_t>(*e));
     }
 
-    const auto offsets = value.find("data_offsets");
-    if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
-        !(*offsets)[1].is_number_unsigned()) {
+    const JsonValue* offsets = value.find("data_offsets");
+    const JsonArray* range = offsets != nullptr ? offsets->as_array() : nullptr;
+    if (range == nullptr || range->size() != 2 || (*range)[0].as_unsigned() == nullptr ||
+        (*range)[1].as_unsigned() == nullptr) {
       bad("'data_offsets' must be two non-negative integers");
     }
-    info.begin = (*offsets)[0].get<std::uint64_t>();
-    info.end = (*offsets)[1].get<std::uint64_t>();
+    info.begin = *(*range)[0].as_unsigned();
+    info.end = *(*range)[1].as_unsigned();
     if (info.end < info.begin) bad(message("data_offsets [", info.begin, ", ", info.end, "] are reversed"));
     if (info.end > out.data_size) {
       bad(message("data_offsets [", info.begin, ", ", info.end, "] reach past the end of the data section (",
                   out.data_size, " bytes at offset ", out.data_offset, "; the file is truncated or corrupt)"));
     }
     if (info.end - info.begin != bytes) {
-      bad(message("shape ", to_string(info.shape), " of ", dtype_text, " needs ", bytes, " bytes but data_offsets [",
+      bad(message("shape ", to_string(info.shape), " of ", *dtype_text, " needs ", bytes, " bytes but data_offsets [",
                   info.begin, ", ", info.end, "] span ", info.end - info.begin));
     }
     out.tensors.push_back(std::move(info));
@@ -371,25 +375,40 @@ inline void write(const std::string& path, const NamedTensors& tensors, const Me
       throw ValueError(message(op, ": the tensor '", tensor_name, "' is undefined"));
     }
   }
-  nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  if (!metadata.empty()) {
-    nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : metadata) meta[k] = v;
-    header["__metadata__"] = std::move(meta);
-  }
-  std::uint64_t offset = 0;
-  for (const auto& [tensor_name, tensor] : tensors) {
-    const Shape& shape = shape_of(tensor);
-    const std::uint64_t bytes = static_cast<std::uint64_t>(shape.numel()) * dtype_size(dtype_of(tensor));
-    header[tensor_name] = {{"dtype", dtype_name(dtype_of(tensor))},
-                           {"shape", shape.to_vector()},
-                           {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
-  }
-  std::string text;
+  // {"__metadata__":{...},"name":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},...}, written
+  // straight to text (compact, in this order, as nlohmann's dump wrote it).
+  std::string text = "{";
   try {
-    text = header.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::strict);
-  } catch (const nlohmann::ordered_json::type_error& e) {
+    const auto member = [&text](std::string_view key) {
+      if (text.size() > 1) text += ',';
+      append_json_string(text, key);
+      text += ':';
+    };
+    if (!metadata.empty()) {
+      member("__metadata__");
+      text += '{';
+      bool first = true;
+      for (const auto& [k, v] : metadata) {
+        if (!first) text += ',';
+        first = false;
+        append_json_string(text, k);
+        text += ':';
+        append_json_string(text, v);
+      }
+      text += '}';
+    }
+    std::uint64_t offset = 0;
+    for (const auto& [tensor_name, tensor] : tensors) {
+      const Shape& shape = shape_of(tensor);
+      const std::uint64_t bytes = static_cast<std::uint64_t>(shape.numel()) * dtype_size(dtype_of(tensor));
+      member(tensor_name);
+      text += message("{\"dtype\":\"", dtype_name(dtype_of(tensor)), "\",\"shape\":[");
+      for (std::size_t d = 0; d < shape.size(); ++d) text += message(d > 0 ? "," : "", shape[d]);
+      text += message("],\"data_offsets\":[", offset, ",", offset + bytes, "]}");
+      offset += bytes;
+    }
+    text += '}';
+  } catch (const JsonError& e) {
     throw ValueError(message(op, ": a tensor name or metadata string is not valid UTF-8: ", e.what()));
   }
   // Pad with spaces so the data section starts 8-byte aligned, as the
