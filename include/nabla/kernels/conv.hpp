@@ -50,7 +50,9 @@ inline void valid_range(std::int64_t offset, std::int64_t stride, std::int64_t e
 // x[ci, oh*sh - ph + i*dh, ow*sw - pw + j*dw] (0 outside the input).
 
 // dst[0:n] = src[0:n]. Rows of at least one batch are copied by batches,
-// the last one overlapping the previous (same values, no scalar tail).
+// the last one overlapping the previous (same values, no scalar tail). Up to
+// four batches (the usual conv row) without a loop: GCC turns a plain copy
+// loop into a call to memcpy per row, which costs more than the copy.
 template <class T>
 void copy_row(const T* src, T* dst, std::int64_t n) {
   using B = xsimd::batch<T>;
@@ -59,18 +61,40 @@ void copy_row(const T* src, T* dst, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
     return;
   }
-  for (std::int64_t i = 0; i + L < n; i += L) B::load_unaligned(src + i).store_unaligned(dst + i);
-  B::load_unaligned(src + n - L).store_unaligned(dst + n - L);
+  const B last = B::load_unaligned(src + n - L);
+  if (n > 4 * L) {
+    for (std::int64_t i = 0; i + L < n; i += L) B::load_unaligned(src + i).store_unaligned(dst + i);
+  } else {
+    B::load_unaligned(src).store_unaligned(dst);
+    if (n > 2 * L) B::load_unaligned(src + L).store_unaligned(dst + L);
+    if (n > 3 * L) B::load_unaligned(src + 2 * L).store_unaligned(dst + 2 * L);
+  }
+  last.store_unaligned(dst + n - L);
 }
 
-// dst[0:n] += src[0:n].
+// dst[0:n] += src[0:n]. Rows of at least one batch end with two batches
+// that overlap: both are loaded first, the last one (its overlapping lanes
+// adding zero) is stored before the other, so there is no scalar tail (half
+// the work of a 14-value row).
 template <class T>
 void add_row(const T* src, T* dst, std::int64_t n) {
   using B = xsimd::batch<T>;
   constexpr std::int64_t L = static_cast<std::int64_t>(B::size);
+  if (n < L) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
+    return;
+  }
   std::int64_t i = 0;
-  for (; i + L <= n; i += L) (B::load_unaligned(dst + i) + B::load_unaligned(src + i)).store_unaligned(dst + i);
-  for (; i < n; ++i) dst[i] += src[i];
+  for (; i + 2 * L <= n; i += L) (B::load_unaligned(dst + i) + B::load_unaligned(src + i)).store_unaligned(dst + i);
+  const B head = B::load_unaligned(dst + i) + B::load_unaligned(src + i);
+  if (i + L < n) {
+    alignas(64) static constexpr T lane_index[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    static_assert(L <= 16, "lane_index covers 16 lanes");
+    const T overlap = static_cast<T>(i + 2 * L - n);
+    const B tail_src = xsimd::select(B::load_aligned(lane_index) >= B(overlap), B::load_unaligned(src + n - L), B(T(0)));
+    (B::load_unaligned(dst + n - L) + tail_src).store_unaligned(dst + n - L);
+  }
+  head.store_unaligned(dst + i);
 }
 
 // Input planes with their zero border: [channels, hp, wp], hp = h + 2 pad_h,
