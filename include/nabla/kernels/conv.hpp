@@ -119,22 +119,24 @@ void fill_padded(const Conv2dGeometry& g, const PaddedPlane& pp, const T* x, std
 }
 
 // Rows [r0, r1) of im2col (row r = (ci * kh + i) * kw + j) from padded
-// planes, row r at col + (r - r0) * plane.
+// planes, row r at col + (r - r0) * plane. Sizes are copied to locals: the
+// SIMD stores may alias anything, so fields read through g would be reloaded
+// for every row.
 template <class T>
 void im2col_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* xp, std::int64_t r0, std::int64_t r1, T* col) {
-  const std::int64_t plane = g.out_plane();
+  const std::int64_t kh = g.kh, kw = g.kw, ho = g.ho, wo = g.wo, sw = g.stride_w;
+  const std::int64_t row_step = g.stride_h * pp.wp, i_step = g.dil_h * pp.wp, j_step = g.dil_w, channel = pp.size();
+  T* dst = col;
   for (std::int64_t r = r0; r < r1; ++r) {
-    const std::int64_t j = r % g.kw;
-    const std::int64_t i = r / g.kw % g.kh;
-    const std::int64_t ci = r / (g.kw * g.kh);
-    T* dst = col + (r - r0) * plane;
-    const T* src = xp + ci * pp.size() + i * g.dil_h * pp.wp + j * g.dil_w;
-    for (std::int64_t oh = 0; oh < g.ho; ++oh, dst += g.wo) {
-      const T* srow = src + oh * g.stride_h * pp.wp;
-      if (g.stride_w == 1) {
-        copy_row(srow, dst, g.wo);
-      } else {
-        for (std::int64_t ow = 0; ow < g.wo; ++ow) dst[ow] = srow[ow * g.stride_w];
+    const std::int64_t j = r % kw;
+    const std::int64_t i = r / kw % kh;
+    const std::int64_t ci = r / (kw * kh);
+    const T* src = xp + ci * channel + i * i_step + j * j_step;
+    if (sw == 1) {
+      for (std::int64_t oh = 0; oh < ho; ++oh, dst += wo, src += row_step) copy_row(src, dst, wo);
+    } else {
+      for (std::int64_t oh = 0; oh < ho; ++oh, dst += wo, src += row_step) {
+        for (std::int64_t ow = 0; ow < wo; ++ow) dst[ow] = src[ow * sw];
       }
     }
   }
@@ -143,19 +145,19 @@ void im2col_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* xp, st
 // The adjoint of im2col_rows: padded planes dxp += rows [r0, r1) of col.
 template <class T>
 void col2im_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* col, std::int64_t r0, std::int64_t r1, T* dxp) {
-  const std::int64_t plane = g.out_plane();
+  const std::int64_t kh = g.kh, kw = g.kw, ho = g.ho, wo = g.wo, sw = g.stride_w;
+  const std::int64_t row_step = g.stride_h * pp.wp, i_step = g.dil_h * pp.wp, j_step = g.dil_w, channel = pp.size();
+  const T* src = col;
   for (std::int64_t r = r0; r < r1; ++r) {
-    const std::int64_t j = r % g.kw;
-    const std::int64_t i = r / g.kw % g.kh;
-    const std::int64_t ci = r / (g.kw * g.kh);
-    const T* src = col + (r - r0) * plane;
-    T* dst = dxp + ci * pp.size() + i * g.dil_h * pp.wp + j * g.dil_w;
-    for (std::int64_t oh = 0; oh < g.ho; ++oh, src += g.wo) {
-      T* drow = dst + oh * g.stride_h * pp.wp;
-      if (g.stride_w == 1) {
-        add_row(src, drow, g.wo);
-      } else {
-        for (std::int64_t ow = 0; ow < g.wo; ++ow) drow[ow * g.stride_w] += src[ow];
+    const std::int64_t j = r % kw;
+    const std::int64_t i = r / kw % kh;
+    const std::int64_t ci = r / (kw * kh);
+    T* dst = dxp + ci * channel + i * i_step + j * j_step;
+    if (sw == 1) {
+      for (std::int64_t oh = 0; oh < ho; ++oh, src += wo, dst += row_step) add_row(src, dst, wo);
+    } else {
+      for (std::int64_t oh = 0; oh < ho; ++oh, src += wo, dst += row_step) {
+        for (std::int64_t ow = 0; ow < wo; ++ow) dst[ow * sw] += src[ow];
       }
     }
   }
