@@ -1,4 +1,5 @@
-// Convolution (im2col + GEMM, NCHW) and 2-D pooling kernels, forward and backward.
+// Convolution (im2col GEMM, NCHW; columns packed straight from the image) and
+// 2-D pooling kernels, forward and backward.
 #pragma once
 
 #include <algorithm>
@@ -118,31 +119,10 @@ void fill_padded(const Conv2dGeometry& g, const PaddedPlane& pp, const T* x, std
   }
 }
 
-// Rows [r0, r1) of im2col (row r = (ci * kh + i) * kw + j) from padded
-// planes, row r at col + (r - r0) * plane. Sizes are copied to locals: the
-// SIMD stores may alias anything, so fields read through g would be reloaded
-// for every row.
-template <class T>
-void im2col_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* xp, std::int64_t r0, std::int64_t r1, T* col) {
-  const std::int64_t kh = g.kh, kw = g.kw, ho = g.ho, wo = g.wo, sw = g.stride_w;
-  const std::int64_t row_step = g.stride_h * pp.wp, i_step = g.dil_h * pp.wp, j_step = g.dil_w, channel = pp.size();
-  T* dst = col;
-  for (std::int64_t r = r0; r < r1; ++r) {
-    const std::int64_t j = r % kw;
-    const std::int64_t i = r / kw % kh;
-    const std::int64_t ci = r / (kw * kh);
-    const T* src = xp + ci * channel + i * i_step + j * j_step;
-    if (sw == 1) {
-      for (std::int64_t oh = 0; oh < ho; ++oh, dst += wo, src += row_step) copy_row(src, dst, wo);
-    } else {
-      for (std::int64_t oh = 0; oh < ho; ++oh, dst += wo, src += row_step) {
-        for (std::int64_t ow = 0; ow < wo; ++ow) dst[ow] = src[ow * sw];
-      }
-    }
-  }
-}
-
-// The adjoint of im2col_rows: padded planes dxp += rows [r0, r1) of col.
+// The adjoint of im2col: padded planes dxp += rows [r0, r1) of col (row
+// r = (ci * kh + i) * kw + j, row r at col + (r - r0) * plane). Sizes are in
+// locals: the SIMD stores may alias anything, so fields read through g would
+// be reloaded for every row.
 template <class T>
 void col2im_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* col, std::int64_t r0, std::int64_t r1, T* dxp) {
   const std::int64_t kh = g.kh, kw = g.kw, ho = g.ho, wo = g.wo, sw = g.stride_w;
@@ -163,6 +143,99 @@ void col2im_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* col, s
   }
 }
 
+// Columns [jc, jc + nb) of im2col rows [pc, pc + kb), written in the GEMM's
+// packed layout (gemm_generated_b): the forward's B without an im2col
+// buffer. Each row is gathered into a small buffer in L1, then cut into panels.
+template <class T>
+void pack_im2col_panels(const Conv2dGeometry& g, const PaddedPlane& pp, const T* xp, std::int64_t pc, std::int64_t kb,
+                        std::int64_t jc, std::int64_t nb, T* out) {
+  using B = xsimd::batch<T>;
+  constexpr std::int64_t L = static_cast<std::int64_t>(B::size);
+  constexpr std::int64_t nr = gemm_panel_width<T>;
+  static_assert(nr == 2 * L, "a panel is two batches wide");
+  alignas(64) T row[gemm_detail::Blocking<T>::nc];
+  const std::int64_t kh = g.kh, kw = g.kw, wo = g.wo, sw = g.stride_w;
+  const std::int64_t row_step = g.stride_h * pp.wp, i_step = g.dil_h * pp.wp, j_step = g.dil_w, channel = pp.size();
+  const std::int64_t full = nb / nr * nr;
+  const std::int64_t oh_first = jc / wo, ow_first = jc % wo;
+  for (std::int64_t p = 0; p < kb; ++p) {
+    const std::int64_t r = pc + p;
+    const std::int64_t j = r % kw;
+    const std::int64_t i = r / kw % kh;
+    const std::int64_t ci = r / (kw * kh);
+    const T* src = xp + ci * channel + i * i_step + j * j_step;
+    // Output rows in turn, the first from column ow_first.
+    std::int64_t done = 0;
+    for (std::int64_t oh = oh_first, ow = ow_first; done < nb; ++oh, ow = 0) {
+      const std::int64_t seg = std::min(wo - ow, nb - done);
+      const T* s = src + oh * row_step + ow * sw;
+      if (sw == 1) {
+        copy_row(s, row + done, seg);
+      } else {
+        for (std::int64_t q = 0; q < seg; ++q) row[done + q] = s[q * sw];
+      }
+      done += seg;
+    }
+    T* o = out + p * nr;
+    for (std::int64_t j0 = 0; j0 < full; j0 += nr, o += nr * kb) {
+      B::load_aligned(row + j0).store_aligned(o);
+      B::load_aligned(row + j0 + L).store_aligned(o + L);
+    }
+    if (full < nb) {
+      for (std::int64_t q = 0; q < nr; ++q) o[q] = full + q < nb ? row[full + q] : T(0);
+    }
+  }
+}
+
+// The transposed columns for the weight gradient: op(B) = col^T, rows =
+// output positions [pc, pc + kb), columns = im2col rows [jc, jc + nb), in
+// the GEMM's packed layout. Each panel's im2col rows are gathered into a
+// buffer in L1 and transposed into the panel.
+template <class T>
+void pack_im2col_panels_transposed(const Conv2dGeometry& g, const PaddedPlane& pp, const T* xp, std::int64_t pc,
+                                   std::int64_t kb, std::int64_t jc, std::int64_t nb, T* out) {
+  constexpr std::int64_t nr = gemm_panel_width<T>;
+  constexpr std::int64_t t = gemm_detail::transpose_width<T>;
+  alignas(64) T rows[nr * gemm_detail::Blocking<T>::kc];
+  const std::int64_t kh = g.kh, kw = g.kw, wo = g.wo, sw = g.stride_w;
+  const std::int64_t row_step = g.stride_h * pp.wp, i_step = g.dil_h * pp.wp, j_step = g.dil_w, channel = pp.size();
+  const std::int64_t oh_first = pc / wo, ow_first = pc % wo;
+  const std::int64_t kt = t > 1 ? kb / t * t : 0;
+  for (std::int64_t j0 = 0; j0 < nb; j0 += nr) {
+    const std::int64_t cols = std::min(nr, nb - j0);
+    for (std::int64_t q = 0; q < nr; ++q) {
+      T* dst = rows + q * kb;
+      if (q >= cols) {
+        std::fill(dst, dst + kb, T(0));
+        continue;
+      }
+      const std::int64_t r = jc + j0 + q;
+      const std::int64_t j = r % kw;
+      const std::int64_t i = r / kw % kh;
+      const std::int64_t ci = r / (kw * kh);
+      const T* src = xp + ci * channel + i * i_step + j * j_step;
+      std::int64_t done = 0;
+      for (std::int64_t oh = oh_first, ow = ow_first; done < kb; ++oh, ow = 0) {
+        const std::int64_t seg = std::min(wo - ow, kb - done);
+        const T* s = src + oh * row_step + ow * sw;
+        if (sw == 1) {
+          copy_row(s, dst + done, seg);
+        } else {
+          for (std::int64_t e = 0; e < seg; ++e) dst[done + e] = s[e * sw];
+        }
+        done += seg;
+      }
+    }
+    T* o = out + j0 * kb;
+    for (std::int64_t p = 0; p < kt; p += t) {
+      for (std::int64_t c = 0; c < nr; c += t) gemm_detail::transpose_block(rows + c * kb + p, kb, o + p * nr + c, nr);
+    }
+    for (std::int64_t c = 0; c < nr; ++c) {
+      for (std::int64_t p = kt; p < kb; ++p) o[p * nr + c] = rows[c * kb + p];
+    }
+  }
+}
+
 template <class T>
 T contiguous_sum(const T* a, std::int64_t n) {
   using B = xsimd::batch<T>;
@@ -178,22 +251,22 @@ T contiguous_sum(const T* a, std::int64_t n) {
 // Splits [0, count) into `parts` near-equal pieces; piece p is [first(p), first(p + 1)).
 inline std::int64_t split_point(std::int64_t count, std::int64_t parts, std::int64_t p) { return count * p / parts; }
 
-// im2col rows per block: a block of columns (rows x out_plane) stays in L2
-// between its lowering and the GEMM that reads it. The GEMM's own k-blocks
-// have this size too, so blocking here changes no result.
+// Rows of the input gradient's columns (W^T dy) per block: a block (rows x
+// out_plane) stays in L2 between the GEMM that writes it and col2im.
 template <class T>
 std::int64_t lowering_rows(const Conv2dGeometry& g) {
   return gemm_detail::k_block(g.col_rows(), gemm_detail::Blocking<T>::kc);
 }
 
-// Workspace of one task: one block of im2col rows, then padded planes of one
-// group (none without padding: x is read in place), then (backward) the
-// padded planes of dx.
+// Workspace of one task: (backward) one block of im2col rows, then padded
+// planes of one group (none without padding: x is read in place), then
+// (backward) the padded planes of dx. The forward packs its columns straight
+// into the GEMM's panels.
 template <class T>
 struct ConvWorkspace {
   std::int64_t col_size = 0, padded_size = 0;
   ConvWorkspace(const Conv2dGeometry& g, bool backward)
-      : col_size(g.pointwise() ? 0 : lowering_rows<T>(g) * g.out_plane()),
+      : col_size(g.pointwise() || !backward ? 0 : lowering_rows<T>(g) * g.out_plane()),
         padded_size(g.pointwise() || (g.pad_h == 0 && g.pad_w == 0) ? 0 : g.group_channels() * PaddedPlane(g).size()),
         backward_(backward) {}
   std::int64_t size() const { return col_size + (backward_ ? 2 : 1) * padded_size; }
@@ -221,7 +294,6 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bi
   const std::int64_t plane = g.out_plane();
   const std::int64_t rows = g.col_rows();
   const std::int64_t kg = g.group_filters();
-  const std::int64_t block = conv_detail::lowering_rows<T>(g);
   const conv_detail::PaddedPlane pp(g);
   const std::int64_t tasks = std::min<std::int64_t>(g.n, get_num_threads());
   const conv_detail::ConvWorkspace<T> cw(g, false);
@@ -229,8 +301,7 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bi
   T* ws = workspace.data();
   parallel_for(0, tasks, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t t = lo; t < hi; ++t) {
-      T* col = ws + t * cw.size();
-      T* padded = col + cw.col_size;
+      T* padded = ws + t * cw.size();
       std::fill(padded, padded + cw.padded_size, T(0));
       const std::int64_t first = conv_detail::split_point(g.n, tasks, t);
       const std::int64_t last = conv_detail::split_point(g.n, tasks, t + 1);
@@ -249,12 +320,12 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bi
             continue;
           }
           const T* xp = conv_detail::padded_input(g, cw, x_ng, padded);
-          for (std::int64_t r0 = 0; r0 < rows; r0 += block) {
-            const std::int64_t r1 = std::min(rows, r0 + block);
-            conv_detail::im2col_rows(g, pp, xp, r0, r1, col);
-            gemm(false, false, kg, plane, r1 - r0, T(1), w_g + r0, rows, col, plane, r0 == 0 ? beta : T(1), y_ng,
-                 plane);
-          }
+          gemm_generated_b(
+              false, kg, plane, rows, T(1), w_g, rows,
+              [&](std::int64_t pc, std::int64_t kb, std::int64_t jc, std::int64_t nb, T* out) {
+                conv_detail::pack_im2col_panels(g, pp, xp, pc, kb, jc, nb, out);
+              },
+              beta, y_ng, plane);
         }
       }
     }
@@ -324,24 +395,27 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* d
               if (dx) gemm(true, false, rows, plane, kg, T(1), w_g, rows, dy_ng, plane, T(0), dx_ng, plane);
               continue;
             }
-            const T* xp = dw ? conv_detail::padded_input(g, cw, x_ng, padded_x) : nullptr;
+            if (dw) {
+              // dW_g (+)= dy_ng [kg, plane] * col^T [plane, rows], col^T packed from the image.
+              const T* xp = conv_detail::padded_input(g, cw, x_ng, padded_x);
+              gemm_generated_b(
+                  false, kg, rows, plane, T(1), dy_ng, plane,
+                  [&](std::int64_t pc, std::int64_t kb, std::int64_t jc, std::int64_t nb, T* out) {
+                    conv_detail::pack_im2col_panels_transposed(g, pp, xp, pc, kb, jc, nb, out);
+                  },
+                  dw_beta, dw_g, rows);
+            }
+            if (!dx) continue;
             // Without padding col2im adds straight into dx.
             T* dxp = cw.padded_size == 0 ? dx_ng : padded_dx;
-            if (dx) std::fill(dxp, dxp + (cw.padded_size == 0 ? group_image : cw.padded_size), T(0));
+            std::fill(dxp, dxp + (cw.padded_size == 0 ? group_image : cw.padded_size), T(0));
             for (std::int64_t r0 = 0; r0 < rows; r0 += block) {
+              // Rows r0..r1 of dcol = W_g^T dy_ng, scattered back by col2im.
               const std::int64_t r1 = std::min(rows, r0 + block);
-              if (dw) {
-                // Columns r0..r1 of dW_g (+)= dy_ng [kg, plane] * col^T [plane, r1 - r0].
-                conv_detail::im2col_rows(g, pp, xp, r0, r1, col);
-                gemm(false, true, kg, r1 - r0, plane, T(1), dy_ng, plane, col, plane, dw_beta, dw_g + r0, rows);
-              }
-              if (dx) {
-                // Rows r0..r1 of dcol = W_g^T dy_ng, scattered back by col2im.
-                gemm(true, false, r1 - r0, plane, kg, T(1), w_g + r0, rows, dy_ng, plane, T(0), col, plane);
-                conv_detail::col2im_rows(g, pp, col, r0, r1, dxp);
-              }
+              gemm(true, false, r1 - r0, plane, kg, T(1), w_g + r0, rows, dy_ng, plane, T(0), col, plane);
+              conv_detail::col2im_rows(g, pp, col, r0, r1, dxp);
             }
-            if (dx && cw.padded_size != 0) {
+            if (cw.padded_size != 0) {
               for (std::int64_t ci = 0; ci < g.group_channels(); ++ci) {
                 const T* src = padded_dx + ci * pp.size() + g.pad_h * pp.wp + g.pad_w;
                 for (std::int64_t r = 0; r < g.h; ++r) {

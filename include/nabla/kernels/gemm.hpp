@@ -358,10 +358,11 @@ std::int64_t row_block(std::int64_t mt) {
   return round_up(ceil_div(mt, ceil_div(mt, Bl::mc)), Bl::mr);
 }
 
-// One thread: GotoBLAS loops, packing each B slab and A block just before use.
-template <class T>
-void packed_serial(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-                   std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+// One thread: GotoBLAS loops, packing each B slab and A block just before
+// use; pack_b_block(pc, kb, jc, nb, out) packs op(B)[pc:pc+kb, jc:jc+nb].
+template <class T, class PackB>
+void packed_serial_with(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                        std::int64_t lda, PackB&& pack_b_block, T beta, T* c, std::int64_t ldc) {
   using Bl = Blocking<T>;
   const std::int64_t kc = k_block(k, Bl::kc);
   const std::int64_t mc = row_block<T>(m);
@@ -371,7 +372,7 @@ void packed_serial(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, s
     const std::int64_t nb = std::min(Bl::nc, n - jc);
     for (std::int64_t pc = 0; pc < k; pc += kc) {
       const std::int64_t kb = std::min(kc, k - pc);
-      pack_b(trans_b, trans_b ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kb, nb, bpack);
+      pack_b_block(pc, kb, jc, nb, bpack);
       for (std::int64_t ic = 0; ic < m; ic += mc) {
         const std::int64_t mb = std::min(mc, m - ic);
         pack_a(trans_a, trans_a ? a + pc * lda + ic : a + ic * lda + pc, lda, mb, kb, apack);
@@ -379,6 +380,17 @@ void packed_serial(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, s
       }
     }
   }
+}
+
+template <class T>
+void packed_serial(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                   std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  packed_serial_with(
+      trans_a, m, n, k, alpha, a, lda,
+      [&](std::int64_t pc, std::int64_t kb, std::int64_t jc, std::int64_t nb, T* out) {
+        pack_b(trans_b, trans_b ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kb, nb, out);
+      },
+      beta, c, ldc);
 }
 
 // The tile grid of C for threads, from the shape alone: halve the longer
@@ -649,6 +661,29 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
       gd::packed(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
   }
+}
+
+// The packed layout of op(B) that gemm_generated_b asks for: panels of
+// gemm_panel_width<T> columns, each stored p-major (that many values per p),
+// columns past the last one zero.
+template <class T>
+inline constexpr std::int64_t gemm_panel_width = gemm_detail::Blocking<T>::nr;
+
+// C = alpha op(A) B + beta C (beta = 0: C is not read) on the calling
+// thread, for a B that is never stored whole: pack_b_panels(pc, kb, jc, nb,
+// out) writes B[pc:pc+kb, jc:jc+nb] in the packed layout (a convolution packs
+// its im2col columns straight from the image). k is cut into blocks by k
+// alone, as in gemm.
+template <class T, class PackB>
+void gemm_generated_b(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                      std::int64_t lda, PackB&& pack_b_panels, T beta, T* c, std::int64_t ldc) {
+  static_assert(simd_enabled<T>, "gemm_generated_b runs the packed SIMD kernel");
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    gemm(trans_a, false, m, n, k, alpha, a, lda, static_cast<const T*>(nullptr), n, beta, c, ldc);
+    return;
+  }
+  gemm_detail::packed_serial_with(trans_a, m, n, k, alpha, a, lda, pack_b_panels, beta, c, ldc);
 }
 
 // The threads nabla's gemm may use: get_num_threads() (serial inside a

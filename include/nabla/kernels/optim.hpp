@@ -53,15 +53,28 @@ struct SgdConfig {
 // d = nesterov ? d + momentum buf : buf; p -= lr d. buf may be null (no momentum).
 template <class T>
 void sgd_update(T* p, const T* g, T* buf, std::int64_t n, const SgdConfig<T>& c) {
-  lanewise<T>(n, [&]<class V>(std::int64_t i) {
-    V d = lane_load<V>(g + i);
-    if (c.weight_decay != T{0}) d = d + V(c.weight_decay) * lane_load<V>(p + i);
-    if (buf) {
-      const V b = c.first ? d : lane_load<V>(buf + i) * V(c.momentum) + V(c.one_minus_dampening) * d;
+  // The settings in locals, and the usual case (momentum, no weight decay,
+  // not the first step, no Nesterov) as its own loop without tests: the
+  // SIMD stores may alias c, so its fields would be reloaded and tested
+  // for every batch.
+  const SgdConfig<T> k = c;
+  if (buf && !k.first && !k.nesterov && k.weight_decay == T{0}) {
+    lanewise<T>(n, [=]<class V>(std::int64_t i) {
+      const V b = lane_load<V>(buf + i) * V(k.momentum) + V(k.one_minus_dampening) * lane_load<V>(g + i);
       lane_store(buf + i, b);
-      d = c.nesterov ? d + V(c.momentum) * b : b;
+      lane_store(p + i, lane_load<V>(p + i) + V(-k.lr) * b);
+    });
+    return;
+  }
+  lanewise<T>(n, [=]<class V>(std::int64_t i) {
+    V d = lane_load<V>(g + i);
+    if (k.weight_decay != T{0}) d = d + V(k.weight_decay) * lane_load<V>(p + i);
+    if (buf) {
+      const V b = k.first ? d : lane_load<V>(buf + i) * V(k.momentum) + V(k.one_minus_dampening) * d;
+      lane_store(buf + i, b);
+      d = k.nesterov ? d + V(k.momentum) * b : b;
     }
-    lane_store(p + i, lane_load<V>(p + i) + V(-c.lr) * d);
+    lane_store(p + i, lane_load<V>(p + i) + V(-k.lr) * d);
   });
 }
 
@@ -79,8 +92,9 @@ struct AdamConfig {
 // m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g g; vmax = max(vmax, v);
 // p += -step_size m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps). vmax may be null.
 template <class T>
-void adam_update(T* p, const T* g, T* m, T* v, T* vmax, std::int64_t n, const AdamConfig<T>& c) {
-  lanewise<T>(n, [&]<class V>(std::int64_t i) {
+void adam_update(T* p, const T* g, T* m, T* v, T* vmax, std::int64_t n, const AdamConfig<T>& config) {
+  const AdamConfig<T> c = config;  // in registers, not reloaded after every (aliasing) SIMD store
+  lanewise<T>(n, [=]<class V>(std::int64_t i) {
     using std::max;
     using std::sqrt;
     V pv = lane_load<V>(p + i);
@@ -109,8 +123,9 @@ struct RmspropConfig {
 // avg = sqrt(sq - ga ga) + eps; buf = momentum buf + g / avg, p -= lr buf
 // (or p -= lr g / avg without momentum). ga and buf may be null.
 template <class T>
-void rmsprop_update(T* p, const T* g, T* sq, T* ga, T* buf, std::int64_t n, const RmspropConfig<T>& c) {
-  lanewise<T>(n, [&]<class V>(std::int64_t i) {
+void rmsprop_update(T* p, const T* g, T* sq, T* ga, T* buf, std::int64_t n, const RmspropConfig<T>& config) {
+  const RmspropConfig<T> c = config;  // as in adam_update
+  lanewise<T>(n, [=]<class V>(std::int64_t i) {
     using std::sqrt;
     V gv = lane_load<V>(g + i);
     if (c.weight_decay != T{0}) gv = gv + V(c.weight_decay) * lane_load<V>(p + i);
