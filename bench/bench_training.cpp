@@ -55,6 +55,12 @@ void train_step(benchmark::State& state, bool cnn) {
   nabla::optim::SGD<float> optimizer(model->parameters(), nabla::optim::SGDOptions(lr).momentum(momentum));
   const Var<float> x(nabla::rand<float>(input_shape(cnn, batch), gen), false);
   const Tensor<std::int64_t> labels = nabla::randint<std::int64_t>(0, 10, Shape{batch}, gen);
+  // One untimed step: the first one takes its buffers from the system (page
+  // faults), later ones from the caching allocator. A CNN step lasts about
+  // as long as the harness's minimum time, so an unwarmed run would time it.
+  optimizer.zero_grad();
+  nabla::cross_entropy((*model)(x), labels).backward();
+  optimizer.step();
   for (auto _ : state) {
     optimizer.zero_grad();
     const Var<float> loss = nabla::cross_entropy((*model)(x), labels);
