@@ -143,6 +143,39 @@ void col2im_rows(const Conv2dGeometry& g, const PaddedPlane& pp, const T* col, s
   }
 }
 
+// Reads im2col rows from padded planes: gather(r, oh, ow, count, dst) writes
+// count output positions of row r = (ci * kh + i) * kw + j, from position
+// (oh, ow) on (the caller divides once, not once per row).
+// The sizes are copied in: the SIMD stores may alias anything, so fields read
+// through g would be reloaded for every row.
+template <class T>
+struct Im2colReader {
+  const T* planes;
+  std::int64_t kh, kw, wo, sw, row_step, i_step, j_step, channel;
+  Im2colReader(const Conv2dGeometry& g, const PaddedPlane& pp, const T* xp)
+      : planes(xp), kh(g.kh), kw(g.kw), wo(g.wo), sw(g.stride_w), row_step(g.stride_h * pp.wp),
+        i_step(g.dil_h * pp.wp), j_step(g.dil_w), channel(pp.size()) {}
+
+  void gather(std::int64_t r, std::int64_t oh, std::int64_t ow, std::int64_t count, T* dst) const {
+    const std::int64_t j = r % kw;
+    const std::int64_t i = r / kw % kh;
+    const std::int64_t ci = r / (kw * kh);
+    const T* src = planes + ci * channel + i * i_step + j * j_step;
+    // Output rows in turn, the first from column ow.
+    std::int64_t done = 0;
+    for (; done < count; ++oh, ow = 0) {
+      const std::int64_t seg = std::min(wo - ow, count - done);
+      const T* s = src + oh * row_step + ow * sw;
+      if (sw == 1) {
+        copy_row(s, dst + done, seg);
+      } else {
+        for (std::int64_t e = 0; e < seg; ++e) dst[done + e] = s[e * sw];
+      }
+      done += seg;
+    }
+  }
+};
+
 // Columns [jc, jc + nb) of im2col rows [pc, pc + kb), written in the GEMM's
 // packed layout (gemm_generated_b): the forward's B without an im2col
 // buffer. Each row is gathered into a small buffer in L1, then cut into panels.
@@ -154,28 +187,11 @@ void pack_im2col_panels(const Conv2dGeometry& g, const PaddedPlane& pp, const T*
   constexpr std::int64_t nr = gemm_panel_width<T>;
   static_assert(nr == 2 * L, "a panel is two batches wide");
   alignas(64) T row[gemm_detail::Blocking<T>::nc];
-  const std::int64_t kh = g.kh, kw = g.kw, wo = g.wo, sw = g.stride_w;
-  const std::int64_t row_step = g.stride_h * pp.wp, i_step = g.dil_h * pp.wp, j_step = g.dil_w, channel = pp.size();
+  const Im2colReader<T> reader(g, pp, xp);
   const std::int64_t full = nb / nr * nr;
-  const std::int64_t oh_first = jc / wo, ow_first = jc % wo;
+  const std::int64_t oh_first = jc / g.wo, ow_first = jc % g.wo;
   for (std::int64_t p = 0; p < kb; ++p) {
-    const std::int64_t r = pc + p;
-    const std::int64_t j = r % kw;
-    const std::int64_t i = r / kw % kh;
-    const std::int64_t ci = r / (kw * kh);
-    const T* src = xp + ci * channel + i * i_step + j * j_step;
-    // Output rows in turn, the first from column ow_first.
-    std::int64_t done = 0;
-    for (std::int64_t oh = oh_first, ow = ow_first; done < nb; ++oh, ow = 0) {
-      const std::int64_t seg = std::min(wo - ow, nb - done);
-      const T* s = src + oh * row_step + ow * sw;
-      if (sw == 1) {
-        copy_row(s, row + done, seg);
-      } else {
-        for (std::int64_t q = 0; q < seg; ++q) row[done + q] = s[q * sw];
-      }
-      done += seg;
-    }
+    reader.gather(pc + p, oh_first, ow_first, nb, row);
     T* o = out + p * nr;
     for (std::int64_t j0 = 0; j0 < full; j0 += nr, o += nr * kb) {
       B::load_aligned(row + j0).store_aligned(o);
@@ -197,33 +213,16 @@ void pack_im2col_panels_transposed(const Conv2dGeometry& g, const PaddedPlane& p
   constexpr std::int64_t nr = gemm_panel_width<T>;
   constexpr std::int64_t t = gemm_detail::transpose_width<T>;
   alignas(64) T rows[nr * gemm_detail::Blocking<T>::kc];
-  const std::int64_t kh = g.kh, kw = g.kw, wo = g.wo, sw = g.stride_w;
-  const std::int64_t row_step = g.stride_h * pp.wp, i_step = g.dil_h * pp.wp, j_step = g.dil_w, channel = pp.size();
-  const std::int64_t oh_first = pc / wo, ow_first = pc % wo;
+  const Im2colReader<T> reader(g, pp, xp);
   const std::int64_t kt = t > 1 ? kb / t * t : 0;
+  const std::int64_t oh_first = pc / g.wo, ow_first = pc % g.wo;
   for (std::int64_t j0 = 0; j0 < nb; j0 += nr) {
     const std::int64_t cols = std::min(nr, nb - j0);
     for (std::int64_t q = 0; q < nr; ++q) {
-      T* dst = rows + q * kb;
-      if (q >= cols) {
-        std::fill(dst, dst + kb, T(0));
-        continue;
-      }
-      const std::int64_t r = jc + j0 + q;
-      const std::int64_t j = r % kw;
-      const std::int64_t i = r / kw % kh;
-      const std::int64_t ci = r / (kw * kh);
-      const T* src = xp + ci * channel + i * i_step + j * j_step;
-      std::int64_t done = 0;
-      for (std::int64_t oh = oh_first, ow = ow_first; done < kb; ++oh, ow = 0) {
-        const std::int64_t seg = std::min(wo - ow, kb - done);
-        const T* s = src + oh * row_step + ow * sw;
-        if (sw == 1) {
-          copy_row(s, dst + done, seg);
-        } else {
-          for (std::int64_t e = 0; e < seg; ++e) dst[done + e] = s[e * sw];
-        }
-        done += seg;
+      if (q < cols) {
+        reader.gather(jc + j0 + q, oh_first, ow_first, kb, rows + q * kb);
+      } else {
+        std::fill(rows + q * kb, rows + (q + 1) * kb, T(0));
       }
     }
     T* o = out + j0 * kb;
