@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "nabla/core/storage.hpp"
@@ -152,9 +154,11 @@ TEST_CASE("DataLoader flattens images for MLPs", "[data][loader]") {
 TEST_CASE("DataLoader with prefetch gives the same batches as without", "[data][loader][prefetch]") {
   const ImageDataset ds = numbered(77);
   for (bool drop_last : {false, true}) {
+    for (std::int64_t depth : {1, 2, 4, 7, 20}) {  // 20: more than the epoch's 7-8 batches
+    INFO("drop_last " << drop_last << ", prefetch_depth " << depth);
     DataLoader<float> sync(ds, {.batch_size = 10, .seed = 9, .drop_last = drop_last, .mean = 0.5, .stddev = 0.25});
-    DataLoader<float> async(
-        ds, {.batch_size = 10, .seed = 9, .drop_last = drop_last, .mean = 0.5, .stddev = 0.25, .prefetch = true});
+    DataLoader<float> async(ds, {.batch_size = 10, .seed = 9, .drop_last = drop_last, .mean = 0.5, .stddev = 0.25,
+                                 .prefetch = true, .prefetch_depth = depth});
     for (std::int64_t epoch : {0, 1, 2, 1}) {
       const auto s = collect(sync, epoch);
       const auto a = collect(async, epoch);
@@ -163,6 +167,7 @@ TEST_CASE("DataLoader with prefetch gives the same batches as without", "[data][
         CHECK(s[b].images.to_vector() == a[b].images.to_vector());
         CHECK(s[b].labels.to_vector() == a[b].labels.to_vector());
       }
+    }
     }
   }
 }
@@ -187,6 +192,29 @@ TEST_CASE("DataLoader's next() API matches the range API, and epochs can restart
     // Destroyed half way through an epoch with a batch in flight: joins cleanly.
     loader.begin_epoch(1);
     (void)loader.next();
+  }
+}
+
+TEST_CASE("a slow consumer gets every batch in order while the worker sleeps on a full queue",
+          "[data][loader][prefetch]") {
+  const ImageDataset ds = numbered(45);
+  DataLoader<float> sync(ds, {.batch_size = 2, .seed = 5});
+  const auto expected = label_order(collect(sync, 3));
+  for (std::int64_t depth : {1, 3}) {
+    INFO("prefetch_depth " << depth);
+    DataLoader<float> loader(ds, {.batch_size = 2, .seed = 5, .prefetch = true, .prefetch_depth = depth});
+    loader.begin_epoch(3);
+    std::vector<std::int64_t> got;
+    while (auto b = loader.next()) {
+      // Long enough for the worker to fill the queue and go to sleep.
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+      for (std::int64_t l : b->labels.to_vector()) got.push_back(l);
+    }
+    CHECK(got == expected);
+    // A restart while the worker sleeps on a full queue.
+    loader.begin_epoch(4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    CHECK(label_order(collect(loader, 3)) == expected);
   }
 }
 
@@ -232,10 +260,11 @@ TEST_CASE("steady-state epochs draw their batches from the allocator's cache", "
     const auto after = nabla::allocator_stats();
     CHECK(batches == 28);
     // Without prefetch every block is reused. With it, how many batches are
-    // alive at once depends on timing (the one held, the one handed over, the
-    // one being built), so a later epoch may add a block or two, never one
-    // per batch.
-    CHECK(after.misses - before.misses <= (prefetch ? 4u : 0u));
+    // alive at once depends on timing (the one held, the one handed over, up
+    // to prefetch_depth queued or being built), so a later epoch may add a
+    // few blocks, never one per batch.
+    const auto depth = static_cast<std::uint64_t>(nabla::data::LoaderOptions{}.prefetch_depth);
+    CHECK(after.misses - before.misses <= (prefetch ? 2 * (depth + 2) : 0u));
     CHECK(after.hits + after.misses - before.hits - before.misses == 2 * 28);
   }
 }
@@ -247,6 +276,8 @@ TEST_CASE("DataLoader refuses bad options and misuse", "[data][loader][errors]")
   CHECK_THROWS_WITH(DataLoader<float>(ds, {.stddev = 0.0}),
                     "DataLoader: normalisation needs a finite mean and a positive stddev, got mean 0 and stddev 0");
   CHECK_THROWS_WITH(DataLoader<float>(ds, {.mean = std::nan("")}), Catch::Contains("finite mean"));
+  CHECK_THROWS_WITH(DataLoader<float>(ds, {.prefetch = true, .prefetch_depth = 0}),
+                    "DataLoader: prefetch_depth must be at least 1, got 0");
   DataLoader<float> loader(ds, {.batch_size = 2});
   CHECK_THROWS_WITH(loader.next(), "DataLoader::next: no epoch has begun; call begin_epoch(e) or use epoch(e)");
   CHECK_THROWS_WITH(loader.begin_epoch(-1), "DataLoader::begin_epoch: epoch must be non-negative, got -1");

@@ -137,13 +137,38 @@ void check_large() {
 
 // C = alpha * op(A) op(B) + beta * C into a fresh C filled with `fill`.
 template <class T>
-std::vector<T> run_gemm(bool ta, bool tb, I64 m, I64 n, I64 k, T beta, T fill, unsigned seed) {
+std::vector<T> run_gemm(bool ta, bool tb, I64 m, I64 n, I64 k, T beta, T fill, unsigned seed, T alpha = T(1)) {
   std::mt19937 gen(seed);
   const Operand<T> a(ta ? k : m, ta ? m : k, 0, gen);
   const Operand<T> b(tb ? n : k, tb ? k : n, 0, gen);
   std::vector<T> c(static_cast<std::size_t>(m * n), fill);
-  gemm<T>(ta, tb, m, n, k, T(1), a.data.data(), a.ld, b.data.data(), b.ld, beta, c.data(), n);
+  gemm<T>(ta, tb, m, n, k, alpha, a.data.data(), a.ld, b.data.data(), b.ld, beta, c.data(), n);
   return c;
+}
+
+// The one-thread paths that read an operand in place (swapped product,
+// in-place A) against the two-thread packed path, bit for bit.
+template <class T>
+void check_swapped_bits() {
+  namespace gd = nabla::kernels::gemm_detail;
+  const I64 rows = gd::swap_rows_max<T>, cols = gd::in_place_a_cols<T>, nr = gd::Blocking<T>::nr;
+  const std::vector<std::tuple<I64, I64, I64>> shapes = {
+      {rows, 256, 784}, {rows - 5, 1000, 97}, {rows, nr - 1, 10000}, {1024, cols, 200}, {1000, cols - 3, 77}};
+  for (const auto& shape : shapes) {
+    const I64 m = std::get<0>(shape), n = std::get<1>(shape), k = std::get<2>(shape);
+    for (const bool ta : {false, true}) {
+      for (const bool tb : {false, true}) {
+        INFO("m=" << m << " n=" << n << " k=" << k << " ta=" << ta << " tb=" << tb);
+        REQUIRE(m * n * k >= gd::parallel_work);  // two threads take the packed parallel path
+        nabla::set_num_threads(1);
+        const std::vector<T> one = run_gemm<T>(ta, tb, m, n, k, T(0.7), T(0.5), 11, T(-0.5));
+        const std::vector<T> zero_beta = run_gemm<T>(ta, tb, m, n, k, T(0), T(0), 12, T(2));
+        nabla::set_num_threads(2);
+        CHECK(run_gemm<T>(ta, tb, m, n, k, T(0.7), T(0.5), 11, T(-0.5)) == one);
+        CHECK(run_gemm<T>(ta, tb, m, n, k, T(0), T(0), 12, T(2)) == zero_beta);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -257,6 +282,38 @@ TEST_CASE("gemm is bit-identical for 1, 2 and 3 threads and inside a parallel re
       }
     }
   }
+}
+
+TEST_CASE("gemm's swapped product and in-place A match the reference and the threaded bits", "[kernels][gemm]") {
+  // One thread runs B transposed with few rows of C as C^T = B op(A)^T
+  // (B read in place), and A read in place when C has few columns; two
+  // threads pack every panel. Both must give the same bits, and the right values.
+  ThreadGuard guard;
+  namespace gd = nabla::kernels::gemm_detail;
+  const I64 rows_max = gd::swap_rows_max<float>;
+  const I64 cols_max = gd::in_place_a_cols<float>;
+  REQUIRE(gd::swap_pays<float>(true, 64, 256));
+  REQUIRE(gd::swap_pays<float>(true, 64, 10));
+  REQUIRE(!gd::swap_pays<float>(false, 64, 256));
+  REQUIRE(!gd::swap_pays<float>(true, rows_max + 1, 1000));
+  unsigned seed = 500;
+  // Rows of C around the swap limit, columns around the in-place limit, B
+  // panels partly filled, k across several blocks, padded leading dimensions.
+  const std::vector<std::tuple<I64, I64, I64>> shapes = {
+      {64, 256, 784}, {rows_max, rows_max + 1, 300}, {rows_max + 1, 200, 70}, {23, 10, 129}, {64, 10, 128},
+      {40, 1000, 97}, {300, cols_max, 600}, {301, cols_max + 1, 50}, {257, 17, 33}, {13, 5, 700}};
+  nabla::set_num_threads(1);
+  for (const auto& [m, n, k] : shapes) {
+    for (const bool ta : {false, true}) {
+      for (const bool tb : {false, true}) {
+        check_gemm<float>(ta, tb, m, n, k, 1.0f, 0.0f, 2, seed++);
+        check_gemm<float>(ta, tb, m, n, k, -0.5f, 0.7f, 1, seed++);
+        check_gemm<double>(ta, tb, m, n, k, 0.25, 1.0, 0, seed++);
+      }
+    }
+  }
+  check_swapped_bits<float>();
+  check_swapped_bits<double>();
 }
 
 TEST_CASE("gemm_threads reports nabla's thread count", "[kernels][gemm]") {

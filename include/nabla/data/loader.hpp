@@ -1,5 +1,5 @@
 // DataLoader: shuffled, normalised batches of an ImageDataset, optionally
-// prepared one batch ahead on a background thread.
+// prepared a few batches ahead on a background thread.
 //
 //   nabla::data::DataLoader<float> loader(train, {.batch_size = 64, .seed = 1,
 //                                                  .mean = 0.1307, .stddev = 0.3081});
@@ -22,6 +22,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <iterator>
 #include <mutex>
@@ -46,7 +47,12 @@ struct LoaderOptions {
   bool flatten = false;      // images [B, rows*cols] (for MLPs) instead of [B, 1, rows, cols]
   double mean = 0.0;         // pixels become (value / 255 - mean) / stddev
   double stddev = 1.0;
-  bool prefetch = false;     // prepare the next batch on a background thread
+  bool prefetch = false;     // prepare batches ahead on a background thread
+  // With prefetch: at most this many batches prepared ahead. The thread is
+  // woken again only when one is left, so it sleeps and wakes once per
+  // prefetch_depth - 1 batches rather than once per batch (a wake-up costs
+  // the training thread a few microseconds of system call).
+  std::int64_t prefetch_depth = 4;
 };
 
 template <class T>
@@ -93,6 +99,10 @@ class DataLoader {
       throw ValueError(detail::message("DataLoader: normalisation needs a finite mean and a positive stddev, got mean ",
                                        options_.mean, " and stddev ", options_.stddev));
     }
+    if (options_.prefetch_depth < 1) {
+      throw ValueError(
+          detail::message("DataLoader: prefetch_depth must be at least 1, got ", options_.prefetch_depth));
+    }
     const std::int64_t n = dataset_.size();
     num_batches_ = options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
     order_.resize(static_cast<std::size_t>(n));
@@ -124,10 +134,13 @@ class DataLoader {
   void begin_epoch(std::int64_t epoch) {
     if (epoch < 0) throw ValueError(detail::message("DataLoader::begin_epoch: epoch must be non-negative, got ", epoch));
     if (options_.prefetch) {
+      // Stop the worker before the order changes under it; drop what it built.
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [this] { return !pending_; });
-      ready_.reset();
-      error_ = nullptr;
+      build_end_ = build_next_;
+      consumer_waiting_ = true;
+      cv_.wait(lock, [this] { return !building_; });
+      consumer_waiting_ = false;
+      ready_.clear();
     }
     for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::int64_t>(i);
     if (options_.shuffle && order_.size() > 1) {
@@ -136,7 +149,14 @@ class DataLoader {
     }
     epoch_ = epoch;
     cursor_ = 0;
-    if (options_.prefetch && num_batches_ > 0) request(0);
+    if (options_.prefetch && num_batches_ > 0) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        build_next_ = 0;
+        build_end_ = num_batches_;
+      }
+      cv_.notify_all();
+    }
   }
 
   // The next batch of the current epoch, or nothing at its end. Rethrows an
@@ -146,23 +166,24 @@ class DataLoader {
     if (cursor_ >= num_batches_) return std::nullopt;
     if (!options_.prefetch) return make_batch(cursor_++);
     std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [this] { return !pending_; });
-    std::exception_ptr error = std::exchange(error_, nullptr);
-    std::optional<Batch<T>> batch = std::move(ready_);
-    ready_.reset();
+    if (ready_.empty()) {
+      consumer_waiting_ = true;
+      cv_.wait(lock, [this] { return !ready_.empty(); });
+      consumer_waiting_ = false;
+    }
+    Prepared item = std::move(ready_.front());
+    ready_.pop_front();
     ++cursor_;
-    if (error) {
+    if (item.error) {
       cursor_ = num_batches_;  // the epoch cannot continue past a failed batch
       lock.unlock();
-      std::rethrow_exception(error);
+      std::rethrow_exception(item.error);
     }
-    if (cursor_ < num_batches_) {
-      requested_ = cursor_;
-      pending_ = true;
-      lock.unlock();
-      cv_.notify_all();
-    }
-    return batch;
+    // Wake the worker only when it sleeps and the queue is nearly empty.
+    const bool wake = worker_idle_ && build_next_ < build_end_ && static_cast<std::int64_t>(ready_.size()) <= 1;
+    lock.unlock();
+    if (wake) cv_.notify_all();
+    return std::move(item.batch);
   }
 
   // The batches of epoch `epoch` as a range for a for loop (calls begin_epoch).
@@ -227,37 +248,41 @@ class DataLoader {
     return batch;
   }
 
-  void request(std::int64_t b) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      requested_ = b;
-      pending_ = true;
-    }
-    cv_.notify_all();
-  }
-
-  // The background thread: builds each requested batch, one at a time.
+  // The background thread: builds the batches of the current epoch in
+  // order, up to prefetch_depth ahead of the consumer.
   void work() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      cv_.wait(lock, [this] { return stop_ || requested_ >= 0; });
+      const auto may_build = [this] {
+        return build_next_ < build_end_ && static_cast<std::int64_t>(ready_.size()) < options_.prefetch_depth;
+      };
+      if (!stop_ && !may_build()) {
+        worker_idle_ = true;
+        cv_.wait(lock, [&] { return stop_ || may_build(); });
+        worker_idle_ = false;
+      }
       if (stop_) return;
-      const std::int64_t b = std::exchange(requested_, -1);
+      const std::int64_t b = build_next_++;
+      building_ = true;
       lock.unlock();
-      std::optional<Batch<T>> batch;
-      std::exception_ptr error;
+      Prepared item;
       try {
-        batch = make_batch(b);
+        item.batch = make_batch(b);
       } catch (...) {
-        error = std::current_exception();
+        item.error = std::current_exception();
       }
       lock.lock();
-      ready_ = std::move(batch);
-      error_ = error;
-      pending_ = false;
-      cv_.notify_all();
+      building_ = false;
+      if (item.error) build_end_ = build_next_;  // nothing after a failed batch
+      ready_.push_back(std::move(item));
+      if (consumer_waiting_) cv_.notify_all();
     }
   }
+
+  struct Prepared {
+    std::optional<Batch<T>> batch;
+    std::exception_ptr error;
+  };
 
   ImageDataset dataset_;
   LoaderOptions options_;
@@ -267,14 +292,17 @@ class DataLoader {
   std::int64_t cursor_ = 0;
   std::int64_t fail_at_batch_ = -1;  // test seam (detail::LoaderTestAccess)
 
-  // Prefetch state, guarded by mutex_.
+  // Prefetch state, guarded by mutex_. The worker builds batches
+  // build_next_ .. build_end_ - 1 of the current epoch into ready_.
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::int64_t requested_ = -1;  // batch the worker should build next
-  bool pending_ = false;         // a request is in flight or its result unread
+  std::int64_t build_next_ = 0;
+  std::int64_t build_end_ = 0;
+  std::deque<Prepared> ready_;
+  bool building_ = false;          // the worker is building a batch (reading order_)
+  bool worker_idle_ = false;       // the worker waits for room or work
+  bool consumer_waiting_ = false;  // next() or begin_epoch() waits for the worker
   bool stop_ = false;
-  std::optional<Batch<T>> ready_;
-  std::exception_ptr error_;
   std::thread worker_;
 };
 
