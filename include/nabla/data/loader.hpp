@@ -52,7 +52,7 @@ struct LoaderOptions {
   // woken again only when one is left, so it sleeps and wakes once per
   // prefetch_depth - 1 batches rather than once per batch (a wake-up costs
   // the training thread a few microseconds of system call).
-  std::int64_t prefetch_depth = 4;
+  std::int64_t prefetch_depth = 8;
 };
 
 template <class T>

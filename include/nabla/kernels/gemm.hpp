@@ -374,20 +374,25 @@ void macro_kernel(std::int64_t mb, std::int64_t nb, std::int64_t kb, const T* ap
 
 // The same over A[0:mb, 0:kb] read in place (row-major, not transposed, at
 // a with leading dimension lda); only the last partial panel of rows is
-// packed, into tail (mr * kb values).
+// packed, into tail (mr * kb values). The B slab has few panels here, so
+// each A panel stays in L1 for all of them and A streams in once.
 template <class T>
 void macro_kernel_in_place(std::int64_t mb, std::int64_t nb, std::int64_t kb, const T* a, std::int64_t lda, T* tail,
                            const T* bpack, T* c, std::int64_t ldc, T alpha, T beta) {
   using Bl = Blocking<T>;
   const std::int64_t full = mb / Bl::mr * Bl::mr;
-  if (full < mb) pack_a(false, a + full * lda, lda, mb - full, kb, tail);
-  for (std::int64_t jr = 0; jr < nb; jr += Bl::nr) {
-    const std::int64_t cols = std::min(Bl::nr, nb - jr);
-    for (std::int64_t ir = 0; ir < full; ir += Bl::mr) {
+  for (std::int64_t ir = 0; ir < full; ir += Bl::mr) {
+    for (std::int64_t jr = 0; jr < nb; jr += Bl::nr) {
       micro_kernel<T, true>(kb, a + ir * lda, lda, bpack + jr * kb, c + ir * ldc + jr, ldc, alpha, beta, Bl::mr,
-                            cols);
+                            std::min(Bl::nr, nb - jr));
     }
-    if (full < mb) micro_kernel(kb, tail, 0, bpack + jr * kb, c + full * ldc + jr, ldc, alpha, beta, mb - full, cols);
+  }
+  if (full < mb) {
+    pack_a(false, a + full * lda, lda, mb - full, kb, tail);
+    for (std::int64_t jr = 0; jr < nb; jr += Bl::nr) {
+      micro_kernel(kb, tail, 0, bpack + jr * kb, c + full * ldc + jr, ldc, alpha, beta, mb - full,
+                   std::min(Bl::nr, nb - jr));
+    }
   }
 }
 
