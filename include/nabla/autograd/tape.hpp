@@ -213,7 +213,11 @@ class Tape {
   }
 
   // Frees entries whose output nobody can reach any more (only the tape holds
-  // it), newest first so that freeing one can free its inputs' entries.
+  // it), newest first so that freeing one can free its inputs' entries, then
+  // closes the gaps: forward passes that never call backward (evaluation
+  // without a NoGradGuard) would otherwise leave freed entries in front of
+  // live ones, and the tape, with the next collection ever later, would grow
+  // without bound.
   void collect() {
     for (std::size_t i = entries_.size(); i-- > 0;) {
       TapeEntry<T>& e = entries_[i];
@@ -222,7 +226,7 @@ class Tape {
         --live_;
       }
     }
-    trim();
+    compact();
     collect_at_ = std::max<std::size_t>(min_collect_, 2 * entries_.size());
   }
 
@@ -230,8 +234,19 @@ class Tape {
   void backward(detail::VarNode<T>* root, Tensor<T> seed, bool retain_graph, const std::vector<detail::VarNode<T>*>* keep);
 
  private:
-  void trim() {
-    while (!entries_.empty() && entries_.back().backward == nullptr) entries_.pop_back();
+  // Drops freed entries, keeping the order of the live ones (their outputs
+  // learn their new positions).
+  void compact() {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].backward == nullptr) continue;
+      if (kept != i) {
+        entries_[kept] = std::move(entries_[i]);
+        entries_[kept].output->index = static_cast<std::int64_t>(kept);
+      }
+      ++kept;
+    }
+    entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(kept), entries_.end());
     if (entries_.empty()) {
       live_ = 0;
       ++epoch_;
