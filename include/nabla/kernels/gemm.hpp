@@ -571,11 +571,11 @@ void transpose_copy(const T* src, std::int64_t lds, std::int64_t rows, std::int6
 }
 
 // Whether a serial product runs swapped (see swap_rows_max): B transposed,
-// few rows of C, and either more columns than rows or too few columns to
-// fill a B panel.
+// few rows of C and more columns than rows. (Fewer columns than a B panel
+// holds go to the direct dot products, as before the swap existed.)
 template <class T>
 bool swap_pays(bool trans_b, std::int64_t m, std::int64_t n) {
-  return trans_b && m <= swap_rows_max<T> && (m < n || n < Blocking<T>::nr);
+  return trans_b && m <= swap_rows_max<T> && m < n && n >= Blocking<T>::nr;
 }
 
 // C = alpha op(A) op(B) + beta C computed as C^T = alpha B op(A)^T + beta C^T
@@ -750,8 +750,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
     const bool tiny = m * n * k < gd::direct_work;
     if (!trans_b && (tiny || m <= gd::direct_rows_max)) {
       gd::direct_rows(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    } else if (trans_b && !trans_a &&
-               (tiny || m <= gd::direct_dots_max || (n < gd::Blocking<T>::nr && !gd::swap_pays<T>(true, m, n)))) {
+    } else if (trans_b && !trans_a && (tiny || m <= gd::direct_dots_max || n < gd::Blocking<T>::nr)) {
       gd::direct_dots(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     } else {
       gd::packed(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
