@@ -272,11 +272,10 @@ void pack_b(bool trans, const T* b, std::int64_t ldb, std::int64_t kb, std::int6
   }
 }
 
-// C tile = alpha * acc + beta * C (beta = 0: C is not read), rows x 2 batches at c.
-template <class T>
+// C tile = alpha * acc + beta * C (beta = 0: C is not read), mr rows x 2 batches at c.
+template <class T, std::int64_t mr = Blocking<T>::mr>
 NABLA_ALWAYS_INLINE void store_tile(const Batch<T>* acc, T* c, std::int64_t ldc, T alpha, T beta) {
   using B = Batch<T>;
-  constexpr std::int64_t mr = Blocking<T>::mr;
   constexpr std::int64_t L = Blocking<T>::lanes;
   const B va(alpha);
   if (beta == T(0)) {
@@ -297,15 +296,19 @@ NABLA_ALWAYS_INLINE void store_tile(const Batch<T>* acc, T* c, std::int64_t ldc,
 // The microkernel: an mr x nr block of C held in 12 batches, accumulated over
 // kb packed steps, written to the rows x cols corner of the C tile at c.
 // A is a packed panel (mr values per step), or with InPlaceA mr full rows
-// of a row-major A read where they are (row r at a + r * lda).
-template <class T, bool InPlaceA = false>
-NABLA_NOINLINE void micro_kernel(std::int64_t kb, const T* a, std::int64_t lda, const T* b, T* c, std::int64_t ldc, T alpha,
-                  T beta, std::int64_t rows, std::int64_t cols) {
+// of a row-major A read where they are (row r at a + r * lda). Rows = 4
+// runs only the first 4 rows of a packed panel (8 batches): a last panel of
+// at most 4 rows (m = 64 or 256 leaves 4) then costs 4 rows of work, not 6.
+template <class T, bool InPlaceA = false, std::int64_t Rows = Blocking<T>::mr>
+NABLA_NOINLINE void micro_kernel(std::int64_t kb, const T* a, std::int64_t lda, const T* b, T* c, std::int64_t ldc,
+                                 T alpha, T beta, std::int64_t rows, std::int64_t cols) {
   using B = Batch<T>;
-  constexpr std::int64_t mr = Blocking<T>::mr;
+  static_assert(Rows == 4 || Rows == Blocking<T>::mr, "micro_kernel runs 4 or mr rows");
+  static_assert(!InPlaceA || Rows == Blocking<T>::mr, "in place, A panels are full");
+  constexpr std::int64_t mr = Rows;
   constexpr std::int64_t nr = Blocking<T>::nr;
   constexpr std::int64_t L = Blocking<T>::lanes;
-  constexpr std::int64_t step = InPlaceA ? 1 : mr;  // between the A values of steps p and p + 1
+  constexpr std::int64_t step = InPlaceA ? 1 : Blocking<T>::mr;  // between the A values of steps p and p + 1
   const std::int64_t rs = InPlaceA ? lda : 1;       // between the A values of rows r and r + 1
   // The C tile is needed only after the k loop: fetch it meanwhile.
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -333,16 +336,18 @@ NABLA_NOINLINE void micro_kernel(std::int64_t kb, const T* a, std::int64_t lda, 
     av = B(hi[0]);
     c30 = xsimd::fma(av, b0, c30);
     c31 = xsimd::fma(av, b1, c31);
-    av = B(hi[rs]);
-    c40 = xsimd::fma(av, b0, c40);
-    c41 = xsimd::fma(av, b1, c41);
-    av = B(hi[2 * rs]);
-    c50 = xsimd::fma(av, b0, c50);
-    c51 = xsimd::fma(av, b1, c51);
+    if constexpr (Rows > 4) {
+      av = B(hi[rs]);
+      c40 = xsimd::fma(av, b0, c40);
+      c41 = xsimd::fma(av, b1, c41);
+      av = B(hi[2 * rs]);
+      c50 = xsimd::fma(av, b0, c50);
+      c51 = xsimd::fma(av, b1, c51);
+    }
   }
-  const B acc[2 * mr] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+  const B acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
   if (rows == mr && cols == nr) {
-    store_tile(acc, c, ldc, alpha, beta);
+    store_tile<T, mr>(acc, c, ldc, alpha, beta);
     return;
   }
   // Partial tile: the same arithmetic on a copy, then only the valid corner goes back.
@@ -350,8 +355,19 @@ NABLA_NOINLINE void micro_kernel(std::int64_t kb, const T* a, std::int64_t lda, 
   if (beta != T(0)) {
     for (std::int64_t r = 0; r < rows; ++r) std::copy(c + r * ldc, c + r * ldc + cols, tmp + r * nr);
   }
-  store_tile(acc, tmp, nr, alpha, beta);
+  store_tile<T, mr>(acc, tmp, nr, alpha, beta);
   for (std::int64_t r = 0; r < rows; ++r) std::copy(tmp + r * nr, tmp + r * nr + cols, c + r * ldc);
+}
+
+// A packed panel's micro-kernel: the 4-row one when at most 4 rows are left.
+template <class T>
+void packed_micro_kernel(std::int64_t kb, const T* apanel, const T* b, T* c, std::int64_t ldc, T alpha, T beta,
+                         std::int64_t rows, std::int64_t cols) {
+  if (rows <= 4) {
+    micro_kernel<T, false, 4>(kb, apanel, 0, b, c, ldc, alpha, beta, rows, cols);
+  } else {
+    micro_kernel<T, false>(kb, apanel, 0, b, c, ldc, alpha, beta, rows, cols);
+  }
 }
 
 // The k-blocks: as even as possible, set by k alone.
@@ -366,8 +382,8 @@ void macro_kernel(std::int64_t mb, std::int64_t nb, std::int64_t kb, const T* ap
   for (std::int64_t jr = 0; jr < nb; jr += Bl::nr) {
     const std::int64_t cols = std::min(Bl::nr, nb - jr);
     for (std::int64_t ir = 0; ir < mb; ir += Bl::mr) {
-      micro_kernel(kb, apack + ir * kb, 0, bpack + jr * kb, c + ir * ldc + jr, ldc, alpha, beta,
-                   std::min(Bl::mr, mb - ir), cols);
+      packed_micro_kernel(kb, apack + ir * kb, bpack + jr * kb, c + ir * ldc + jr, ldc, alpha, beta,
+                          std::min(Bl::mr, mb - ir), cols);
     }
   }
 }
@@ -390,8 +406,8 @@ void macro_kernel_in_place(std::int64_t mb, std::int64_t nb, std::int64_t kb, co
   if (full < mb) {
     pack_a(false, a + full * lda, lda, mb - full, kb, tail);
     for (std::int64_t jr = 0; jr < nb; jr += Bl::nr) {
-      micro_kernel(kb, tail, 0, bpack + jr * kb, c + full * ldc + jr, ldc, alpha, beta, mb - full,
-                   std::min(Bl::nr, nb - jr));
+      packed_micro_kernel(kb, tail, bpack + jr * kb, c + full * ldc + jr, ldc, alpha, beta, mb - full,
+                          std::min(Bl::nr, nb - jr));
     }
   }
 }
