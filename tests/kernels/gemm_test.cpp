@@ -301,7 +301,8 @@ TEST_CASE("gemm's swapped product and in-place A match the reference and the thr
   // panels partly filled, k across several blocks, padded leading dimensions.
   const std::vector<std::tuple<I64, I64, I64>> shapes = {
       {64, 256, 784}, {rows_max, rows_max + 1, 300}, {rows_max + 1, 200, 70}, {23, 10, 129}, {64, 10, 128},
-      {40, 1000, 97}, {300, cols_max, 600}, {301, cols_max + 1, 50}, {257, 17, 33}, {13, 5, 700}};
+      {40, 1000, 97}, {300, cols_max, 600}, {301, cols_max + 1, 50}, {257, 17, 33}, {13, 5, 700},
+      {9, gd::swap_cols + 37, 20}};  // the swapped product in two passes over the columns
   nabla::set_num_threads(1);
   for (const auto& [m, n, k] : shapes) {
     for (const bool ta : {false, true}) {

@@ -598,13 +598,19 @@ bool swap_pays(bool trans_b, std::int64_t m, std::int64_t n) {
 // in scratch: B [n, k] is the swapped product's A, read in place; op(A)^T
 // its B. Every element sees the same products in the same order and the
 // same write-backs as unswapped, so the bits do not change.
+// Columns of C per pass, so the scratch stays small (m <= swap_rows_max).
+inline constexpr std::int64_t swap_cols = 2048;
+
 template <class T>
 void swapped_serial(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
                     std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
-  T* ct = workspace<T>(4, n * m);
-  if (beta != T(0)) transpose_copy(c, ldc, m, n, ct, m);
-  packed_serial(false, !trans_a, n, m, k, alpha, b, ldb, a, lda, beta, ct, m);
-  transpose_copy(ct, m, n, m, c, ldc);
+  T* ct = workspace<T>(4, std::min(n, swap_cols) * m);
+  for (std::int64_t j0 = 0; j0 < n; j0 += swap_cols) {
+    const std::int64_t nb = std::min(swap_cols, n - j0);
+    if (beta != T(0)) transpose_copy(c + j0, ldc, m, nb, ct, m);
+    packed_serial(false, !trans_a, nb, m, k, alpha, b + j0 * ldb, ldb, a, lda, beta, ct, m);
+    transpose_copy(ct, m, nb, m, c + j0, ldc);
+  }
 }
 
 template <class T>
