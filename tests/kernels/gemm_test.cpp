@@ -155,11 +155,14 @@ void check_swapped_bits() {
   const std::vector<std::tuple<I64, I64, I64>> shapes = {
       {rows, 256, 784}, {rows - 5, 1000, 97}, {rows - 1, rows, 3000}, {1024, cols, 200}, {1000, cols - 3, 77}};
   for (const auto& shape : shapes) {
-    const I64 m = std::get<0>(shape), n = std::get<1>(shape), k = std::get<2>(shape);
+    const I64 m = std::get<0>(shape), n = std::get<1>(shape);
+    // k large enough that two threads take the packed parallel path (the
+    // limits above are smaller with narrower SIMD).
+    const I64 k = std::max(std::get<2>(shape), gd::parallel_work / (m * n) + 1);
     for (const bool ta : {false, true}) {
       for (const bool tb : {false, true}) {
         INFO("m=" << m << " n=" << n << " k=" << k << " ta=" << ta << " tb=" << tb);
-        REQUIRE(m * n * k >= gd::parallel_work);  // two threads take the packed parallel path
+        REQUIRE(m * n * k >= gd::parallel_work);
         nabla::set_num_threads(1);
         const std::vector<T> one = run_gemm<T>(ta, tb, m, n, k, T(0.7), T(0.5), 11, T(-0.5));
         const std::vector<T> zero_beta = run_gemm<T>(ta, tb, m, n, k, T(0), T(0), 12, T(2));
@@ -292,9 +295,10 @@ TEST_CASE("gemm's swapped product and in-place A match the reference and the thr
   namespace gd = nabla::kernels::gemm_detail;
   const I64 rows_max = gd::swap_rows_max<float>;
   const I64 cols_max = gd::in_place_a_cols<float>;
-  REQUIRE(gd::swap_pays<float>(true, 64, 256));
-  REQUIRE(!gd::swap_pays<float>(true, 64, 10));  // fewer columns than a panel: direct dot products
-  REQUIRE(!gd::swap_pays<float>(false, 64, 256));
+  // (The limits scale with the SIMD width: 64 rows with AVX, 32 with SSE2.)
+  REQUIRE(gd::swap_pays<float>(true, rows_max, 4 * rows_max));
+  REQUIRE(!gd::swap_pays<float>(true, rows_max, gd::Blocking<float>::nr - 1));  // direct dot products
+  REQUIRE(!gd::swap_pays<float>(false, rows_max, 4 * rows_max));
   REQUIRE(!gd::swap_pays<float>(true, rows_max + 1, 1000));
   unsigned seed = 500;
   // Rows of C around the swap limit, columns around the in-place limit, B
