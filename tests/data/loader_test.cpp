@@ -200,14 +200,18 @@ TEST_CASE("a slow consumer gets every batch in order while the worker sleeps on 
   const ImageDataset ds = numbered(45);
   DataLoader<float> sync(ds, {.batch_size = 2, .seed = 5});
   const auto expected = label_order(collect(sync, 3));
-  for (std::int64_t depth : {1, 3}) {
+  for (std::int64_t depth : {1, 3, 8}) {
     INFO("prefetch_depth " << depth);
     DataLoader<float> loader(ds, {.batch_size = 2, .seed = 5, .prefetch = true, .prefetch_depth = depth});
     loader.begin_epoch(3);
     std::vector<std::int64_t> got;
+    std::int64_t taken = 0;
     while (auto b = loader.next()) {
-      // Long enough for the worker to fill the queue and go to sleep.
-      std::this_thread::sleep_for(std::chrono::microseconds(300));
+      // Long enough for the worker to fill the queue and go to sleep; at
+      // depth 3 and 8 it naps, timed from this pace. After 10 batches the
+      // consumer stops waiting, so the last nap runs long and next() has
+      // to wake the worker.
+      if (++taken <= 10) std::this_thread::sleep_for(std::chrono::microseconds(taken % 3 == 0 ? 1500 : 300));
       for (std::int64_t l : b->labels.to_vector()) got.push_back(l);
     }
     CHECK(got == expected);
@@ -216,6 +220,21 @@ TEST_CASE("a slow consumer gets every batch in order while the worker sleeps on 
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     CHECK(label_order(collect(loader, 3)) == expected);
   }
+}
+
+TEST_CASE("the prefetch thread naps until about half the queue should be left", "[data][loader][prefetch]") {
+  using nabla::data::detail::prefetch_nap;
+  using ns = std::chrono::nanoseconds;
+  const ns pace(1000000);
+  CHECK(prefetch_nap(pace, 8, 8) == 4 * pace);  // wake with 4 left
+  CHECK(prefetch_nap(pace, 31, 31) == 16 * pace);
+  CHECK(prefetch_nap(pace, 6, 8) == 2 * pace);
+  CHECK(prefetch_nap(pace, 4, 8) == ns(0));
+  CHECK(prefetch_nap(pace, 3, 3) == pace);  // at least 2 left
+  // Nothing to time a nap from, or too few queued: wait to be woken.
+  CHECK(prefetch_nap(ns(0), 8, 8) == ns(0));
+  CHECK(prefetch_nap(pace, 2, 2) == ns(0));
+  CHECK(prefetch_nap(pace, 1, 1) == ns(0));
 }
 
 TEST_CASE("a batch stays valid after the loader moves on", "[data][loader]") {

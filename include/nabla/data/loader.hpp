@@ -19,6 +19,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
@@ -48,10 +49,12 @@ struct LoaderOptions {
   double mean = 0.0;         // pixels become (value / 255 - mean) / stddev
   double stddev = 1.0;
   bool prefetch = false;     // prepare batches ahead on a background thread
-  // With prefetch: at most this many batches prepared ahead. The thread is
-  // woken again only when one is left, so it sleeps and wakes once per
-  // prefetch_depth - 1 batches rather than once per batch (a wake-up costs
-  // the training thread a few microseconds of system call).
+  // With prefetch: at most this many batches prepared ahead. With a full
+  // queue the thread naps until about half of it should be left, timed
+  // from the pace at which batches are taken, so the training thread does
+  // not have to wake it: on a virtual machine, waking a sleeping thread
+  // costs the waker 25-100 us. Only if the nap runs late and one batch is
+  // left does next() wake it.
   std::int64_t prefetch_depth = 8;
 };
 
@@ -78,6 +81,18 @@ void normalize_pixels(const std::uint8_t* __restrict src, T* __restrict dst, std
     for (std::int64_t k = 0; k < chunk; ++k) dst[j + k] = (static_cast<T>(src[j + k]) / T{255} - mean) / stddev;
   }
   for (; j < n; ++j) dst[j] = (static_cast<T>(src[j]) / T{255} - mean) / stddev;
+}
+
+// How long the prefetch thread may nap with `queued` batches ready when one
+// is taken every `pace` (an estimate; zero if unknown): until half the depth
+// (at least 2) should be left. The margin absorbs late ends of the nap (a
+// sleeping virtual CPU wakes tens of microseconds late) and uneven steps;
+// with a quarter, one nap in two still ran late on the MNIST example.
+// Zero: no nap can be timed; wait to be woken.
+inline std::chrono::nanoseconds prefetch_nap(std::chrono::nanoseconds pace, std::int64_t queued, std::int64_t depth) {
+  const std::int64_t keep = std::max<std::int64_t>(2, depth / 2);
+  if (pace <= std::chrono::nanoseconds::zero() || queued <= keep) return std::chrono::nanoseconds::zero();
+  return pace * (queued - keep);
 }
 
 inline std::uint64_t splitmix64(std::uint64_t x) noexcept {
@@ -141,6 +156,7 @@ class DataLoader {
       cv_.wait(lock, [this] { return !building_; });
       consumer_waiting_ = false;
       ready_.clear();
+      last_take_ = {};  // the gap between epochs says nothing of the pace
     }
     for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<std::int64_t>(i);
     if (options_.shuffle && order_.size() > 1) {
@@ -174,6 +190,7 @@ class DataLoader {
     Prepared item = std::move(ready_.front());
     ready_.pop_front();
     ++cursor_;
+    note_pace();
     if (item.error) {
       cursor_ = num_batches_;  // the epoch cannot continue past a failed batch
       lock.unlock();
@@ -257,9 +274,20 @@ class DataLoader {
         return build_next_ < build_end_ && static_cast<std::int64_t>(ready_.size()) < options_.prefetch_depth;
       };
       if (!stop_ && !may_build()) {
+        const auto wanted = [&] { return stop_ || may_build(); };
+        // A full queue with more to build: nap until it should run low.
+        const auto nap = build_next_ < build_end_ ? detail::prefetch_nap(pace_, static_cast<std::int64_t>(ready_.size()),
+                                                                          options_.prefetch_depth)
+                                                  : std::chrono::nanoseconds::zero();
         worker_idle_ = true;
-        cv_.wait(lock, [&] { return stop_ || may_build(); });
+        bool go = true;
+        if (nap > std::chrono::nanoseconds::zero()) {
+          go = cv_.wait_for(lock, nap, wanted);
+        } else {
+          cv_.wait(lock, wanted);
+        }
         worker_idle_ = false;
+        if (!go) continue;  // the queue is still full: nap again, timed from the pace now
       }
       if (stop_) return;
       const std::int64_t b = build_next_++;
@@ -284,6 +312,17 @@ class DataLoader {
     std::exception_ptr error;
   };
 
+  // Under mutex_, as a batch is taken: pace_ follows the time between takes
+  // (a running mean over about 8 of them).
+  void note_pace() {
+    const auto now = std::chrono::steady_clock::now();
+    if (last_take_ != std::chrono::steady_clock::time_point{}) {
+      const auto gap = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_take_);
+      pace_ = pace_ == std::chrono::nanoseconds::zero() ? gap : pace_ + (gap - pace_) / 8;
+    }
+    last_take_ = now;
+  }
+
   ImageDataset dataset_;
   LoaderOptions options_;
   std::vector<std::int64_t> order_;
@@ -303,6 +342,8 @@ class DataLoader {
   bool worker_idle_ = false;       // the worker waits for room or work
   bool consumer_waiting_ = false;  // next() or begin_epoch() waits for the worker
   bool stop_ = false;
+  std::chrono::steady_clock::time_point last_take_{};  // when next() last took a batch (this epoch)
+  std::chrono::nanoseconds pace_{0};                    // estimated time between takes
   std::thread worker_;
 };
 

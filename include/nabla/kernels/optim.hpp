@@ -37,7 +37,17 @@ void lanewise(std::int64_t n, Body&& body) {
   if constexpr (simd_enabled<T>) {
     constexpr std::int64_t L = lanes<T>;
     tail = n - n % L;
-    for (std::int64_t i = 0; i < tail; i += L) body.template operator()<Batch<T>>(i);
+    // Four batches per trip: the updates are memory bound, and the loop
+    // overhead of one batch per trip cost ~10% on a layer's weights.
+    const std::int64_t unrolled = n - n % (4 * L);
+    std::int64_t i = 0;
+    for (; i < unrolled; i += 4 * L) {
+      body.template operator()<Batch<T>>(i);
+      body.template operator()<Batch<T>>(i + L);
+      body.template operator()<Batch<T>>(i + 2 * L);
+      body.template operator()<Batch<T>>(i + 3 * L);
+    }
+    for (; i < tail; i += L) body.template operator()<Batch<T>>(i);
   }
   for (std::int64_t i = tail; i < n; ++i) body.template operator()<T>(i);
 }
