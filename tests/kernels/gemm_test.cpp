@@ -174,7 +174,51 @@ void check_swapped_bits() {
   }
 }
 
+// gemm_bias against filling C's rows with the bias and gemm with alpha =
+// beta = 1, bit for bit, on every route: direct loops, packed, swapped
+// (in one and in two passes of columns), threaded, and k = 0. The padding
+// of C stays untouched.
+template <class T>
+void check_gemm_bias() {
+  ThreadGuard guard;
+  namespace gd = nabla::kernels::gemm_detail;
+  const I64 rows = gd::swap_rows_max<T>;
+  const std::vector<std::tuple<I64, I64, I64>> shapes = {
+      {rows, 256, 784}, {rows - 3, gd::swap_cols + 37, 50}, {64, 10, 128}, {2, 50, 30}, {3, 3, 3},
+      {7, 300, 90},     {200, 300, 100},                     {300, 200, 400}, {5, 7, 0}};
+  unsigned seed = 300;
+  for (const int threads : {1, 2}) {
+    nabla::set_num_threads(threads);
+    for (const auto& [m, n, k] : shapes) {
+      for (const bool ta : {false, true}) {
+        for (const bool tb : {false, true}) {
+          INFO("threads=" << threads << " m=" << m << " n=" << n << " k=" << k << " ta=" << ta << " tb=" << tb);
+          std::mt19937 gen(seed++);
+          const Operand<T> a(ta ? k : m, ta ? m : k, 1, gen);
+          const Operand<T> b(tb ? n : k, tb ? k : n, 2, gen);
+          const Operand<T> bias(1, n, 0, gen);
+          Operand<T> expect(m, n, 3, gen);
+          Operand<T> got = expect;
+          for (I64 i = 0; i < m; ++i) {
+            for (I64 j = 0; j < n; ++j) expect.at(i, j) = bias.at(0, j);
+          }
+          gemm<T>(ta, tb, m, n, k, T(1), a.data.data(), a.ld, b.data.data(), b.ld, T(1), expect.data.data(),
+                  expect.ld);
+          nabla::kernels::gemm_bias<T>(ta, tb, m, n, k, a.data.data(), a.ld, b.data.data(), b.ld, bias.data.data(),
+                                       got.data.data(), got.ld);
+          CHECK(got.data == expect.data);  // padding included
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
+
+TEST_CASE("gemm_bias gives the bits of a bias-filled C and beta = 1 on every route", "[kernels][gemm]") {
+  check_gemm_bias<float>();
+  check_gemm_bias<double>();
+}
 
 TEST_CASE("gemm matches a long-double reference on every edge shape (float)", "[kernels][gemm]") {
   check_all_edges<float>();

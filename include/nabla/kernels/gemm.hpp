@@ -601,27 +601,44 @@ bool swap_pays(bool trans_b, std::int64_t m, std::int64_t n) {
 // Columns of C per pass, so the scratch stays small (m <= swap_rows_max).
 inline constexpr std::int64_t swap_cols = 2048;
 
+// With row_bias (gemm_bias), C^T starts as its rows, each one value repeated:
+// filled directly rather than broadcast into C and transposed in.
 template <class T>
 void swapped_serial(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-                    std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+                    std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
+                    const T* row_bias) {
   T* ct = workspace<T>(4, std::min(n, swap_cols) * m);
   for (std::int64_t j0 = 0; j0 < n; j0 += swap_cols) {
     const std::int64_t nb = std::min(swap_cols, n - j0);
-    if (beta != T(0)) transpose_copy(c + j0, ldc, m, nb, ct, m);
-    packed_serial(false, !trans_a, nb, m, k, alpha, b + j0 * ldb, ldb, a, lda, beta, ct, m);
+    if (row_bias) {
+      for (std::int64_t j = 0; j < nb; ++j) std::fill(ct + j * m, ct + (j + 1) * m, row_bias[j0 + j]);
+    } else if (beta != T(0)) {
+      transpose_copy(c + j0, ldc, m, nb, ct, m);
+    }
+    packed_serial(false, !trans_a, nb, m, k, alpha, b + j0 * ldb, ldb, a, lda, row_bias ? T(1) : beta, ct, m);
     transpose_copy(ct, m, nb, m, c + j0, ldc);
   }
 }
 
+// C's rows set to row_bias (n values), for beta = 1 after it.
+template <class T>
+void fill_rows(const T* row_bias, std::int64_t m, std::int64_t n, T* c, std::int64_t ldc) {
+  for (std::int64_t i = 0; i < m; ++i) std::copy(row_bias, row_bias + n, c + i * ldc);
+}
+
 template <class T>
 void packed(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-            std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+            std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc, const T* row_bias) {
+  if ((m * n * k < parallel_work || !can_thread()) && swap_pays<T>(trans_b, m, n)) {
+    swapped_serial(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
+    return;
+  }
+  if (row_bias) {
+    fill_rows(row_bias, m, n, c, ldc);
+    beta = T(1);
+  }
   if (m * n * k < parallel_work || !can_thread()) {
-    if (swap_pays<T>(trans_b, m, n)) {
-      swapped_serial(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    } else {
-      packed_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    }
+    packed_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else {
     packed_parallel(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
@@ -740,18 +757,27 @@ void plain(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int6
   }
 }
 
-}  // namespace gemm_detail
-
-// C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C, all row-major with
-// leading dimensions lda/ldb/ldc (elements between rows as stored). With
-// trans_a, A is stored [k, m]; with trans_b, B is stored [n, k]. beta = 0
-// never reads C. Large products are cut into a tile grid set by the shape
-// and run over get_num_threads() threads (serially inside a parallel
-// region); results are bit-identical for any thread count.
+// Whether a product runs packed rather than on the direct loops (too small
+// to pack, or too few rows or columns to fill a register block). The choice
+// depends on the shape alone.
 template <class T>
-void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+bool use_packed(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k) {
+  const bool tiny = m * n * k < direct_work;
+  if (!trans_b) return !(tiny || m <= direct_rows_max);
+  if (!trans_a) return !(tiny || m <= direct_dots_max || n < Blocking<T>::nr);
+  return true;
+}
+
+// gemm, and gemm_bias when row_bias is set (C's rows start as it, beta 1).
+template <class T>
+void dispatch(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+              std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc, const T* row_bias) {
   if (m <= 0 || n <= 0) return;
+  const bool packs = simd_enabled<T> && k > 0 && alpha != T(0) && use_packed<T>(trans_a, trans_b, m, n, k);
+  if (row_bias && !packs) {
+    fill_rows(row_bias, m, n, c, ldc);
+    beta = T(1);
+  }
   if (k <= 0 || alpha == T(0)) {
     for (std::int64_t i = 0; i < m; ++i) {
       T* row = c + i * ldc;
@@ -764,20 +790,40 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
     return;
   }
   if constexpr (!simd_enabled<T>) {
-    gemm_detail::plain(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    plain(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else {
-    // Too small to pack, or too few rows (columns) to fill a register block:
-    // direct loops. The choice depends on the shape alone.
-    namespace gd = gemm_detail;
-    const bool tiny = m * n * k < gd::direct_work;
-    if (!trans_b && (tiny || m <= gd::direct_rows_max)) {
-      gd::direct_rows(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    } else if (trans_b && !trans_a && (tiny || m <= gd::direct_dots_max || n < gd::Blocking<T>::nr)) {
-      gd::direct_dots(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (packs) {
+      packed(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
+    } else if (!trans_b) {
+      direct_rows(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     } else {
-      gd::packed(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      direct_dots(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
   }
+}
+
+}  // namespace gemm_detail
+
+// C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C, all row-major with
+// leading dimensions lda/ldb/ldc (elements between rows as stored). With
+// trans_a, A is stored [k, m]; with trans_b, B is stored [n, k]. beta = 0
+// never reads C. Large products are cut into a tile grid set by the shape
+// and run over get_num_threads() threads (serially inside a parallel
+// region); results are bit-identical for any thread count.
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  gemm_detail::dispatch(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, static_cast<const T*>(nullptr));
+}
+
+// C[m, n] = op(A) op(B) + bias in every row (bias[n]): a linear layer's
+// product. The same bits as filling each row of C with bias and calling
+// gemm with alpha = beta = 1, without that pass where the product runs
+// transposed (a batch of at most 64 rows times a weight).
+template <class T>
+void gemm_bias(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, const T* a,
+               std::int64_t lda, const T* b, std::int64_t ldb, const T* bias, T* c, std::int64_t ldc) {
+  gemm_detail::dispatch(trans_a, trans_b, m, n, k, T(1), a, lda, b, ldb, T(1), c, ldc, bias);
 }
 
 // The packed layout of op(B) that gemm_generated_b asks for: panels of

@@ -177,7 +177,8 @@ void matmul_into(const Tensor<T>& out, const Tensor<T>& a, const Tensor<T>& b, T
 }
 
 // x @ w^T + b as nn.Linear: x [..., in], w [out, in], b [out] or undefined
-// (no bias). One GEMM; the bias is broadcast into the output first (beta = 1).
+// (no bias). One GEMM whose output starts as the bias in every row (as
+// PyTorch's addmm: the products are added to the bias).
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>()) {
   if (w.ndim() != 2) {
@@ -202,16 +203,14 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
   if (out.numel() == 0) return out;
   Tensor<T> wt = w.t();  // op(B) = w^T [in, out]
   const detail::GemmLayout lw = detail::matrix_operand(wt);
-  T beta = T(0);
   if (b.defined()) {
     const Tensor<T> bc = b.contiguous();
-    const T* bp = bc.data();
-    T* op = out.data();
-    for (std::int64_t r = 0; r < rows; ++r) std::copy(bp, bp + out_features, op + r * out_features);
-    beta = T(1);
+    kernels::gemm_bias(false, lw.trans, rows, out_features, in, xc.data(), in, wt.data(), lw.ld, bc.data(), out.data(),
+                       out_features);
+  } else {
+    kernels::gemm(false, lw.trans, rows, out_features, in, T(1), xc.data(), in, wt.data(), lw.ld, T(0), out.data(),
+                  out_features);
   }
-  kernels::gemm(false, lw.trans, rows, out_features, in, T(1), xc.data(), in, wt.data(), lw.ld, beta, out.data(),
-                out_features);
   return out;
 }
 
