@@ -231,8 +231,23 @@ void pack_b(bool trans, const T* b, std::int64_t ldb, std::int64_t kb, std::int6
   constexpr std::int64_t L = Blocking<T>::lanes;
   using B = Batch<T>;
   const std::int64_t full = nb / nr * nr;
-  if (!trans) {
-    // Row by row across all panels: the source is read in order.
+  if (!trans && (ldb * std::int64_t{sizeof(T)}) % 4096 != 0) {
+    // Panel by panel: the panels are written in order, and the source rows
+    // they read spread over L1's sets. Row by row, each source row writes
+    // one line in every panel, kb lines apart: a multiple of 64 lines
+    // (kb = 64, 128, 256) puts them all in one L1 set (64 x 784 packed in
+    // 9.5 us that way, 6 us this way, from L3).
+    for (std::int64_t j0 = 0; j0 < full; j0 += nr) {
+      const T* src = b + j0;
+      T* o = out + j0 * kb;
+      for (std::int64_t p = 0; p < kb; ++p) {
+        B::load_unaligned(src + p * ldb).store_aligned(o + p * nr);
+        B::load_unaligned(src + p * ldb + L).store_aligned(o + p * nr + L);
+      }
+    }
+  } else if (!trans) {
+    // Rows 4 KB apart would share one L1 set read panel by panel: read them
+    // in order instead, row by row across all panels.
     for (std::int64_t p = 0; p < kb; ++p) {
       const T* src = b + p * ldb;
       T* o = out + p * nr;
