@@ -644,7 +644,8 @@ void fill_rows(const T* row_bias, std::int64_t m, std::int64_t n, T* c, std::int
 template <class T>
 void packed(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
             std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc, const T* row_bias) {
-  if ((m * n * k < parallel_work || !can_thread()) && swap_pays<T>(trans_b, m, n)) {
+  const bool serial = m * n * k < parallel_work || !can_thread();
+  if (serial && swap_pays<T>(trans_b, m, n)) {
     swapped_serial(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, row_bias);
     return;
   }
@@ -652,7 +653,7 @@ void packed(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int
     fill_rows(row_bias, m, n, c, ldc);
     beta = T(1);
   }
-  if (m * n * k < parallel_work || !can_thread()) {
+  if (serial) {
     packed_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else {
     packed_parallel(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
