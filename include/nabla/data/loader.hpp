@@ -246,7 +246,7 @@ class DataLoader {
   friend struct detail::LoaderTestAccess;
 
   // How many samples ahead make_batch fetches a row (2 and 4 measured alike).
-  static constexpr std::int64_t kRowsAhead = 2;
+  static constexpr std::int64_t rows_ahead = 2;
 
   Batch<T> make_batch(std::int64_t b) const {
     if (b == fail_at_batch_) throw IOError(detail::message("DataLoader: injected failure at batch ", b));
@@ -270,8 +270,8 @@ class DataLoader {
       // Shuffled rows are scattered and mostly cold: fetch the row a few
       // samples ahead while this one converts (a batch of 64 Fashion-MNIST
       // images: 32-39 us before, 19-23 us with it, measured here).
-      if (i + kRowsAhead < count) {
-        const std::int64_t next = order_[static_cast<std::size_t>(start + i + kRowsAhead)];
+      if (i + rows_ahead < count) {
+        const std::int64_t next = order_[static_cast<std::size_t>(start + i + rows_ahead)];
         detail::prefetch_bytes(images + next * pixels, pixels);
       }
       detail::normalize_pixels(images + sample * pixels, dst + i * pixels, pixels, mean, stddev);
