@@ -6,7 +6,8 @@
 // Peer: bench/peers/torch_training.py. Arg: threads (NABLA_BENCH_THREADS).
 #include <benchmark/benchmark.h>
 
-#include <Eigen/Core>
+// <Eigen/Core> through nabla, which silences GCC 12's AVX-512 false positives in it.
+#include "nabla/core/eigen_interop.hpp"
 
 #include <cmath>
 #include <cstdint>

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "nabla/kernels/simd.hpp"  // xsimd, inside nabla's warning guards
 
 namespace {
 

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include <Eigen/Core>
-
+// Brings <Eigen/Core> (inside nabla's warning guards: a test file that
+// included Eigen first would meet GCC 12's AVX-512 false positives itself).
 #include "nabla/core/eigen_interop.hpp"
 
 using nabla::Shape;

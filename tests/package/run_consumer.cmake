@@ -1,7 +1,9 @@
 # Configures, builds and runs one consumer project (cmake -P script).
 # Inputs: MODE (find_package | add_subdirectory | fetchcontent), NABLA_SOURCE_DIR,
 # NABLA_EXPECTED_VERSION, CONSUMER_SOURCE_DIR, WORK_DIR, GENERATOR, MAKE_PROGRAM,
-# CXX_COMPILER, BUILD_TYPE.
+# CXX_COMPILER, BUILD_TYPE; optional CONSUMER_CXX_FLAGS (the consumer's
+# CMAKE_CXX_FLAGS), CONSUMER_NATIVE (link nabla::native, default ON) and
+# RUN_CONSUMER (run the built programs, default ON).
 cmake_minimum_required(VERSION 3.21)
 
 foreach(_var MODE NABLA_SOURCE_DIR NABLA_EXPECTED_VERSION CONSUMER_SOURCE_DIR WORK_DIR
@@ -12,6 +14,12 @@ foreach(_var MODE NABLA_SOURCE_DIR NABLA_EXPECTED_VERSION CONSUMER_SOURCE_DIR WO
 endforeach()
 if(NOT BUILD_TYPE)
   set(BUILD_TYPE Release)
+endif()
+if(NOT DEFINED CONSUMER_NATIVE OR CONSUMER_NATIVE STREQUAL "")
+  set(CONSUMER_NATIVE ON)
+endif()
+if(NOT DEFINED RUN_CONSUMER OR RUN_CONSUMER STREQUAL "")
+  set(RUN_CONSUMER ON)
 endif()
 
 function(nabla_run _step)
@@ -30,7 +38,8 @@ endif()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
-set(_consumer_args "-DNABLA_EXPECTED_VERSION=${NABLA_EXPECTED_VERSION}")
+set(_consumer_args "-DNABLA_EXPECTED_VERSION=${NABLA_EXPECTED_VERSION}"
+  "-DCMAKE_CXX_FLAGS=${CONSUMER_CXX_FLAGS}" "-DCONSUMER_NATIVE=${CONSUMER_NATIVE}")
 
 if(MODE STREQUAL "find_package")
   # Install the current tree (no tests) into a private prefix first.
@@ -52,7 +61,11 @@ endif()
 nabla_run("configure consumer" "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}"
   -B "${WORK_DIR}/consumer-build" ${_common_args} ${_consumer_args})
 nabla_run("build consumer" "${CMAKE_COMMAND}" --build "${WORK_DIR}/consumer-build")
-nabla_run("run consumer" "${WORK_DIR}/consumer-build/consumer")
+if(RUN_CONSUMER)
+  nabla_run("run consumer" "${WORK_DIR}/consumer-build/consumer")
+else()
+  message(STATUS "[${MODE}] built only (RUN_CONSUMER=OFF)")
+endif()
 
 if(MODE STREQUAL "find_package")
   # The installed nabla.pc must be enough to compile and link the same program.
@@ -68,10 +81,17 @@ if(MODE STREQUAL "find_package")
       message(FATAL_ERROR "[${MODE}] nabla.pc does not point at the prefix: ${_pc_flags}")
     endif()
     separate_arguments(_pc_flags UNIX_COMMAND "${_pc_flags}")
-    nabla_run("compile with pkg-config" "${CXX_COMPILER}" -std=c++20 -Wall -Wextra -Werror
+    separate_arguments(_user_flags UNIX_COMMAND "${CONSUMER_CXX_FLAGS}")
+    if(CONSUMER_NATIVE)
+      list(APPEND _user_flags -march=native)
+    endif()
+    # pkg-config gives Eigen as -I, not -isystem: Eigen's own warnings count here.
+    nabla_run("compile with pkg-config" "${CXX_COMPILER}" -std=c++20 -Wall -Wextra -Werror ${_user_flags}
       "-DNABLA_CONSUMER=\"pkg-config\"" "${CONSUMER_SOURCE_DIR}/../common/main.cpp"
       -o "${WORK_DIR}/consumer-pkg-config" ${_pc_flags})
-    nabla_run("run pkg-config consumer" "${WORK_DIR}/consumer-pkg-config")
+    if(RUN_CONSUMER)
+      nabla_run("run pkg-config consumer" "${WORK_DIR}/consumer-pkg-config")
+    endif()
   else()
     message(STATUS "[${MODE}] pkg-config not found; skipping the nabla.pc check")
   endif()

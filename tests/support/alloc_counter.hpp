@@ -17,7 +17,10 @@ inline std::atomic<long> allocations{0};
 
 namespace alloc_detail {
 
-inline void* counted(std::size_t size, std::size_t align) {
+// Out of line, with release() below: once GCC inlines the replacements it
+// pairs malloc in one with free in another and, at -O1, reports
+// -Wmismatched-new-delete for new[]/delete pairs that are in fact matched.
+[[gnu::noinline]] inline void* counted(std::size_t size, std::size_t align) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
   void* p = align > alignof(std::max_align_t) ? std::aligned_alloc(align, (size + align - 1) / align * align)
                                               : std::malloc(size ? size : 1);
@@ -31,6 +34,7 @@ inline void* counted_nothrow(std::size_t size, std::size_t align) noexcept {
     return nullptr;
   }
 }
+[[gnu::noinline]] inline void release(void* p) noexcept { std::free(p); }
 }  // namespace alloc_detail
 }  // namespace nabla::testing
 
@@ -54,15 +58,15 @@ void* operator new(std::size_t size, std::align_val_t a, const std::nothrow_t&) 
 void* operator new[](std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
   return nabla::testing::alloc_detail::counted_nothrow(size, static_cast<std::size_t>(a));
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete[](void* p) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete(void* p, std::size_t) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete[](void* p, std::size_t) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete(void* p, std::align_val_t) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { nabla::testing::alloc_detail::release(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { nabla::testing::alloc_detail::release(p); }

@@ -1,10 +1,15 @@
 // Zero-copy views of tensors as Eigen matrices, and tensors from Eigen.
 #pragma once
 
-#include <Eigen/Core>
-
 #include "nabla/core/error.hpp"
 #include "nabla/core/tensor.hpp"
+#include "nabla/detail/diagnostics.hpp"
+
+NABLA_EIGEN_WARNINGS_BEGIN
+NABLA_SIMD_WARNINGS_BEGIN
+#include <Eigen/Core>
+NABLA_SIMD_WARNINGS_END
+NABLA_EIGEN_WARNINGS_END
 
 namespace nabla {
 

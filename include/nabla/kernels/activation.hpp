@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <limits>
 
-#include <xsimd/xsimd.hpp>
-
 #include "nabla/kernels/parallel.hpp"
+#include "nabla/kernels/simd.hpp"
+#include "nabla/detail/diagnostics.hpp"
+
+NABLA_SIMD_WARNINGS_BEGIN
 
 namespace nabla::kernels {
 
@@ -17,7 +19,7 @@ namespace activation_detail {
 
 template <class T>
 T row_max(const T* x, std::int64_t n) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   T best = -std::numeric_limits<T>::infinity();
   std::int64_t i = 0;
@@ -35,7 +37,7 @@ T row_max(const T* x, std::int64_t n) {
 // y = exp(x - shift); returns sum(y).
 template <class T>
 T exp_shifted(const T* x, T* y, std::int64_t n, T shift) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   const B s(shift);
   B acc(T(0));
@@ -56,7 +58,7 @@ T exp_shifted(const T* x, T* y, std::int64_t n, T shift) {
 // sum(exp(x - shift)) without storing.
 template <class T>
 T sum_exp_shifted(const T* x, std::int64_t n, T shift) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   const B s(shift);
   B acc(T(0));
@@ -70,7 +72,7 @@ T sum_exp_shifted(const T* x, std::int64_t n, T shift) {
 // y = x * scale + shift.
 template <class T>
 void affine(const T* x, T* y, std::int64_t n, T scale, T shift) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   const B sc(scale);
   const B sh(shift);
@@ -81,7 +83,7 @@ void affine(const T* x, T* y, std::int64_t n, T scale, T shift) {
 
 template <class T>
 T dot(const T* a, const T* b, std::int64_t n) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   B acc(T(0));
   std::int64_t i = 0;
@@ -93,7 +95,7 @@ T dot(const T* a, const T* b, std::int64_t n) {
 
 template <class T>
 T sum(const T* a, std::int64_t n) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   B acc(T(0));
   std::int64_t i = 0;
@@ -144,7 +146,7 @@ void log_softmax_lastdim(const T* x, T* y, std::int64_t outer, std::int64_t n) {
 template <class T>
 void softmax_strided(const T* x, T* y, std::int64_t outer, std::int64_t n, std::int64_t inner, bool log) {
   if (n == 0 || inner == 0) return;
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   parallel_for(0, outer, activation_detail::row_grain(n * inner), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t o = lo; o < hi; ++o) {
@@ -192,7 +194,7 @@ void softmax_strided(const T* x, T* y, std::int64_t outer, std::int64_t n, std::
 // Softmax backward over the last axis: dx = y * (dy - sum(dy * y)).
 template <class T>
 void softmax_backward_lastdim(const T* y, const T* dy, T* dx, std::int64_t outer, std::int64_t n) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   parallel_for(0, outer, activation_detail::row_grain(n), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t o = lo; o < hi; ++o) {
@@ -213,7 +215,7 @@ void softmax_backward_lastdim(const T* y, const T* dy, T* dx, std::int64_t outer
 // Log-softmax backward over the last axis: dx = dy - exp(y) * sum(dy).
 template <class T>
 void log_softmax_backward_lastdim(const T* y, const T* dy, T* dx, std::int64_t outer, std::int64_t n) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   parallel_for(0, outer, activation_detail::row_grain(n), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t o = lo; o < hi; ++o) {
@@ -237,7 +239,7 @@ template <class T>
 void softmax_backward_strided(const T* y, const T* dy, T* dx, std::int64_t outer, std::int64_t n, std::int64_t inner,
                               bool log) {
   if (n == 0 || inner == 0) return;
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   parallel_for(0, outer, activation_detail::row_grain(n * inner), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t o = lo; o < hi; ++o) {
@@ -273,3 +275,5 @@ void softmax_backward_strided(const T* y, const T* dy, T* dx, std::int64_t outer
 }
 
 }  // namespace nabla::kernels
+
+NABLA_SIMD_WARNINGS_END

@@ -8,14 +8,16 @@
 #include <cstring>
 #include <limits>
 
-#include <xsimd/xsimd.hpp>
+#include "nabla/core/tensor.hpp"
+#include "nabla/kernels/gemm.hpp"
+#include "nabla/kernels/parallel.hpp"
+#include "nabla/detail/diagnostics.hpp"
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
-#include "nabla/core/tensor.hpp"
-#include "nabla/kernels/gemm.hpp"
-#include "nabla/kernels/parallel.hpp"
+NABLA_SIMD_WARNINGS_BEGIN
 
 namespace nabla::kernels {
 
@@ -56,7 +58,7 @@ inline void valid_range(std::int64_t offset, std::int64_t stride, std::int64_t e
 // loop into a call to memcpy per row, which costs more than the copy.
 template <class T>
 void copy_row(const T* src, T* dst, std::int64_t n) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t L = static_cast<std::int64_t>(B::size);
   if (n < L) {
     for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
@@ -79,7 +81,7 @@ void copy_row(const T* src, T* dst, std::int64_t n) {
 // the work of a 14-value row).
 template <class T>
 void add_row(const T* src, T* dst, std::int64_t n) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t L = static_cast<std::int64_t>(B::size);
   if (n < L) {
     for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
@@ -182,7 +184,7 @@ struct Im2colReader {
 template <class T>
 void pack_im2col_panels(const Conv2dGeometry& g, const PaddedPlane& pp, const T* xp, std::int64_t pc, std::int64_t kb,
                         std::int64_t jc, std::int64_t nb, T* out) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t L = static_cast<std::int64_t>(B::size);
   constexpr std::int64_t nr = gemm_panel_width<T>;
   static_assert(nr == 2 * L, "a panel is two batches wide");
@@ -237,7 +239,7 @@ void pack_im2col_panels_transposed(const Conv2dGeometry& g, const PaddedPlane& p
 
 template <class T>
 T contiguous_sum(const T* a, std::int64_t n) {
-  using B = xsimd::batch<T>;
+  using B = Batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   B acc(T(0));
   std::int64_t i = 0;
@@ -733,3 +735,5 @@ void adaptive_avg_pool2d_backward(std::int64_t planes, std::int64_t h, std::int6
 }
 
 }  // namespace nabla::kernels
+
+NABLA_SIMD_WARNINGS_END

@@ -8,11 +8,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include <xsimd/xsimd.hpp>
-
 #include "nabla/core/shape.hpp"
 #include "nabla/kernels/parallel.hpp"
 #include "nabla/kernels/simd.hpp"
+#include "nabla/detail/diagnostics.hpp"
+
+NABLA_SIMD_WARNINGS_BEGIN
 
 namespace nabla::kernels {
 
@@ -20,7 +21,7 @@ namespace nabla::kernels {
 inline constexpr std::int64_t elementwise_grain = 32768;
 
 // ---------------------------------------------------------------------------
-// Unary functors. Each takes V = T or xsimd::batch<T>.
+// Unary functors. Each takes V = T or Batch<T>.
 struct NegOp {
   template <class V> V operator()(const V& x) const { return -x; }
 };
@@ -442,3 +443,5 @@ void ternary_strided(const Shape& shape, const T* a, const Shape& sa, const T* b
 }
 
 }  // namespace nabla::kernels
+
+NABLA_SIMD_WARNINGS_END

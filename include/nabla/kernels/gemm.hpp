@@ -7,15 +7,16 @@
 #include <type_traits>
 #include <vector>
 
-#include <xsimd/xsimd.hpp>
+#include "nabla/config.hpp"
+#include "nabla/kernels/parallel.hpp"
+#include "nabla/kernels/simd.hpp"
+#include "nabla/detail/diagnostics.hpp"
 
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
-#include "nabla/config.hpp"
-#include "nabla/kernels/parallel.hpp"
-#include "nabla/kernels/simd.hpp"
+NABLA_SIMD_WARNINGS_BEGIN
 
 namespace nabla::kernels {
 
@@ -873,3 +874,5 @@ void gemm_generated_b(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t
 inline int gemm_threads() { return get_num_threads(); }
 
 }  // namespace nabla::kernels
+
+NABLA_SIMD_WARNINGS_END

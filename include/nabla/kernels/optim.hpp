@@ -8,6 +8,9 @@
 #include <type_traits>
 
 #include "nabla/kernels/simd.hpp"
+#include "nabla/detail/diagnostics.hpp"
+
+NABLA_SIMD_WARNINGS_BEGIN
 
 namespace nabla::kernels {
 
@@ -161,3 +164,5 @@ void rmsprop_update(T* p, const T* g, T* sq, T* ga, T* buf, std::int64_t n, cons
 }
 
 }  // namespace nabla::kernels
+
+NABLA_SIMD_WARNINGS_END

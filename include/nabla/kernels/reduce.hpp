@@ -9,11 +9,12 @@
 #include <limits>
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
-
 #include "nabla/kernels/elementwise.hpp"
 #include "nabla/kernels/parallel.hpp"
 #include "nabla/kernels/simd.hpp"
+#include "nabla/detail/diagnostics.hpp"
+
+NABLA_SIMD_WARNINGS_BEGIN
 
 namespace nabla::kernels {
 
@@ -380,3 +381,5 @@ void arg_cols(const T* x, std::int64_t outer, std::int64_t r, std::int64_t inner
 }
 
 }  // namespace nabla::kernels
+
+NABLA_SIMD_WARNINGS_END

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "nabla/detail/diagnostics.hpp"
+
+NABLA_SIMD_WARNINGS_BEGIN
 #include <xsimd/xsimd.hpp>
 
 namespace nabla::kernels {
@@ -14,9 +17,18 @@ namespace nabla::kernels {
 template <class T>
 inline constexpr bool simd_enabled = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
-// A batch of T for the architecture the compiler targets.
+// The xsimd architecture of every nabla kernel: the best one the compiler
+// targets, except that AVX-512BW stops at AVX-512DQ. xsimd 8.1's integer
+// select() for avx512bw does not compile at -O0 (GCC's blend intrinsics are
+// macros there, and its switch on sizeof(T) instantiates every case), and
+// xsimd::exp/log reach it through their int lanes. BW only adds 8- and 16-bit
+// lanes, which float and double kernels never use: same code at every -O level.
+using SimdArch = std::conditional_t<std::is_same_v<xsimd::default_arch, xsimd::avx512bw>, xsimd::avx512dq,
+                                    xsimd::default_arch>;
+
+// A batch of T for that architecture.
 template <class T>
-using Batch = xsimd::batch<T>;
+using Batch = xsimd::batch<T, SimdArch>;
 
 template <class T>
 inline constexpr std::int64_t lanes = simd_enabled<T> ? static_cast<std::int64_t>(Batch<T>::size) : 1;
@@ -220,3 +232,5 @@ T apply2(const F& f, T a, T b) {
 }
 
 }  // namespace nabla::kernels
+
+NABLA_SIMD_WARNINGS_END
