@@ -11,6 +11,7 @@
 
 #include "nabla/core/creation.hpp"
 #include "nabla/core/print.hpp"
+#include "support/fixture.hpp"
 
 using nabla::Shape;
 using nabla::Tensor;
@@ -48,8 +49,8 @@ TEST_CASE("Print: integer-valued floats print with a trailing point", "[core][pr
   CHECK(repr(make<float>(Shape{2}, {0, 0})) == "tensor([0., 0.])");
   CHECK(repr(make<float>(Shape{2}, {-0.0f, 1})) == "tensor([-0., 1.])");
   CHECK(repr(make<float>(Shape{1}, {1e8f})) == "tensor([100000000.])");
-  // Double prints the same digits (nabla does not append PyTorch's dtype=torch.float64).
-  CHECK(repr(make<double>(Shape{2, 2}, {1, 2, 3, 4})) == "tensor([[1., 2.],\n        [3., 4.]])");
+  // Double prints the same digits and names its dtype, as PyTorch does.
+  CHECK(repr(make<double>(Shape{2, 2}, {1, 2, 3, 4})) == "tensor([[1., 2.],\n        [3., 4.]], dtype=torch.float64)");
 }
 
 TEST_CASE("Print: fixed notation with 4 decimals, right-aligned with negatives", "[core][print]") {
@@ -57,7 +58,7 @@ TEST_CASE("Print: fixed notation with 4 decimals, right-aligned with negatives",
   CHECK(repr(make<float>(Shape{2, 2}, {-1.5f, 2.0f, 3.25f, -10.125f})) ==
         "tensor([[ -1.5000,   2.0000],\n        [  3.2500, -10.1250]])");
   CHECK(repr(make<float>(Shape{2}, {123.456f, -0.5f})) == "tensor([123.4560,  -0.5000])");
-  CHECK(repr(make<double>(Shape{2}, {0.1, 0.2})) == "tensor([0.1000, 0.2000])");
+  CHECK(repr(make<double>(Shape{2}, {0.1, 0.2})) == "tensor([0.1000, 0.2000], dtype=torch.float64)");
 }
 
 TEST_CASE("Print: scientific notation for wide ranges, large and tiny values", "[core][print]") {
@@ -73,13 +74,13 @@ TEST_CASE("Print: scientific notation for wide ranges, large and tiny values", "
 TEST_CASE("Print: integer tensors", "[core][print]") {
   CHECK(repr(make<std::int64_t>(Shape{3}, {1, -20, 300})) == "tensor([  1, -20, 300])");
   CHECK(repr(make<std::int64_t>(Shape{2, 2}, {0, 1, 2, 3})) == "tensor([[0, 1],\n        [2, 3]])");
-  CHECK(repr(make<int>(Shape{2}, {7, -8})) == "tensor([ 7, -8])");  // PyTorch adds ", dtype=torch.int32"
+  CHECK(repr(make<int>(Shape{2}, {7, -8})) == "tensor([ 7, -8], dtype=torch.int32)");
   CHECK(repr(Tensor<std::int64_t>::scalar(3)) == "tensor(3)");
 }
 
 TEST_CASE("Print: 0-d tensors", "[core][print]") {
   CHECK(repr(Tensor<float>::scalar(1.5f)) == "tensor(1.5000)");
-  CHECK(repr(Tensor<double>::scalar(-2.0)) == "tensor(-2.)");
+  CHECK(repr(Tensor<double>::scalar(-2.0)) == "tensor(-2., dtype=torch.float64)");
   CHECK(repr(Tensor<float>::scalar(1e10f)) == "tensor(1.0000e+10)");
   CHECK(repr(Tensor<float>::scalar(std::numeric_limits<float>::quiet_NaN())) == "tensor(nan)");
 }
@@ -182,7 +183,7 @@ TEST_CASE("Print: undefined and empty tensors", "[core][print]") {
   CHECK(nabla::to_string(Tensor<double>()) == "tensor(undefined)");
   CHECK(repr(nabla::zeros(Shape{0})) == "tensor([])");
   CHECK(repr(nabla::zeros(Shape{2, 0})) == "tensor([], size=(2, 0))");
-  CHECK(repr(nabla::zeros<std::int64_t>(Shape{0, 3, 1})) == "tensor([], size=(0, 3, 1))");
+  CHECK(repr(nabla::zeros<std::int64_t>(Shape{0, 3, 1})) == "tensor([], size=(0, 3, 1), dtype=torch.int64)");
 }
 
 TEST_CASE("Print: to_string takes precision, threshold, edge items and line width", "[core][print]") {
@@ -206,4 +207,52 @@ TEST_CASE("Print: to_string takes precision, threshold, edge items and line widt
         "         6.,  7.,  8.,  9., 10., 11.,\n"
         "        12., 13., 14., 15., 16., 17.,\n"
         "        18., 19.])");
+}
+
+namespace core_print_test {
+
+// Builds the fixture's tensor as Tensor<T> and compares nabla's repr with
+// PyTorch's.
+template <class T>
+void check_repr_case(const std::string& name, const nlohmann::json& c) {
+  std::vector<std::int64_t> extents = c.at("shape").get<std::vector<std::int64_t>>();
+  std::vector<T> values;
+  for (const auto& v : c.at("data")) {
+    if (v.is_string()) {
+      const std::string text = v.get<std::string>();
+      values.push_back(text == "nan" ? std::numeric_limits<T>::quiet_NaN()
+                                     : (text == "inf" ? std::numeric_limits<T>::infinity()
+                                                      : -std::numeric_limits<T>::infinity()));
+    } else {
+      values.push_back(v.get<T>());
+    }
+  }
+  const Shape shape(extents);
+  const Tensor<T> t = shape.empty() ? Tensor<T>::scalar(values.at(0)) : Tensor<T>(shape, values);
+  INFO("case " << name);
+  CHECK(repr(t) == c.at("repr").get<std::string>());
+}
+
+}  // namespace core_print_test
+
+TEST_CASE("Print: every dtype prints as PyTorch's repr, dtype suffix included (fixtures)", "[core][print]") {
+  const auto& f = nabla::testing::fixture("print");
+  const auto names = f.names();
+  REQUIRE(names.size() >= 60);
+  std::size_t checked = 0;
+  for (const auto& name : names) {
+    const auto fixture_case = f.get(name);
+    const nlohmann::json& c = fixture_case.json();
+    const std::string dtype = c.at("dtype").get<std::string>();
+    if (dtype == "float32") core_print_test::check_repr_case<float>(name, c);
+    else if (dtype == "float64") core_print_test::check_repr_case<double>(name, c);
+    else if (dtype == "int64") core_print_test::check_repr_case<std::int64_t>(name, c);
+    else if (dtype == "int32") core_print_test::check_repr_case<std::int32_t>(name, c);
+    else if (dtype == "int16") core_print_test::check_repr_case<std::int16_t>(name, c);
+    else if (dtype == "int8") core_print_test::check_repr_case<std::int8_t>(name, c);
+    else if (dtype == "uint8") core_print_test::check_repr_case<std::uint8_t>(name, c);
+    else FAIL("unknown dtype " << dtype);
+    ++checked;
+  }
+  CHECK(checked == names.size());
 }

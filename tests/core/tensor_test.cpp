@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nabla/core/creation.hpp"
 #include "nabla/core/tensor.hpp"
 
 using nabla::Shape;
@@ -308,4 +309,59 @@ TEST_CASE("Tensor: zero-size tensors are contiguous and view freely", "[core][te
   const auto version = e.version();
   e.fill_(1.0f);  // writes nothing, but still counts as a write
   CHECK(e.version() == version + 1);
+}
+
+TEST_CASE("Tensor: allocation failures and size overflows are nabla errors naming the shape and the bytes",
+          "[core][tensor]") {
+  // 2^50 floats: 4 PiB, more than any process can address.
+  const Shape huge{1 << 25, 1 << 25};
+  CHECK_THROWS_AS(nabla::zeros<float>(huge), nabla::OutOfMemoryError);
+  CHECK_THROWS_WITH(nabla::zeros<float>(huge),
+                    Catch::Contains("4503599627370496 bytes (4.0 PiB)") &&
+                        Catch::Contains("shape [33554432, 33554432]") && Catch::StartsWith("Tensor: cannot allocate"));
+  CHECK_THROWS_AS(Tensor<double>::empty(huge), nabla::Error);  // catchable as nabla's base
+  // The element count itself overflows int64.
+  const Shape overflowing{std::int64_t{1} << 40, std::int64_t{1} << 40};
+  CHECK_THROWS_AS(nabla::ones<double>(overflowing), nabla::OutOfMemoryError);
+  CHECK_THROWS_WITH(nabla::ones<double>(overflowing),
+                    Catch::Contains("shape [1099511627776, 1099511627776]") && Catch::Contains("9.671e+24 bytes") &&
+                        Catch::Contains("overflows"));
+  CHECK_THROWS_AS(nabla::Storage(nabla::Storage::max_bytes + 1), nabla::OutOfMemoryError);
+  // After the failures, allocation works as before.
+  CHECK(nabla::zeros<float>(Shape{3}).numel() == 3);
+}
+
+TEST_CASE("Tensor: nested braces build the tensor they spell, any rank; ragged lists throw", "[core][tensor]") {
+  // Before, {{1, 2}, {3, 4}} was read as (shape {1, 2}, values {3, 4}).
+  const Tensor<float> m({{1, 2}, {3, 4}});
+  CHECK(m.shape() == Shape({2, 2}));
+  CHECK(m.to_vector() == std::vector<float>{1, 2, 3, 4});
+  const Tensor<std::int64_t> wide = {{1, 2, 3}, {4, 5, 6}};
+  CHECK(wide.shape() == Shape({2, 3}));
+  CHECK(wide.at({1, 0}) == 4);
+  const Tensor<double> cube({{{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}, {{9, 10}, {11, 12}}});
+  CHECK(cube.shape() == Shape({3, 2, 2}));
+  CHECK(cube.at({2, 1, 0}) == 11);
+  const Tensor<float> deep({{{{{{{{0.5f, 1.5f}}}}}}}});
+  CHECK(deep.shape() == Shape({1, 1, 1, 1, 1, 1, 1, 2}));
+  CHECK(deep.to_vector() == std::vector<float>{0.5f, 1.5f});
+  // Lists of one element at every level, or empty ones, fit several ranks
+  // (a compile error, never a guess): from_nested<Rank> names the rank.
+  const auto single = Tensor<float>::from_nested<3>({{{7}}});
+  CHECK(single.shape() == Shape({1, 1, 1}));
+  const auto empty_rows = Tensor<float>::from_nested<2>({{}, {}});
+  CHECK(empty_rows.shape() == Shape({2, 0}));
+  CHECK_THROWS_AS(Tensor<float>({{1, 2}, {3}}), nabla::ShapeError);
+  CHECK_THROWS_WITH(Tensor<float>({{1, 2}, {3}}),
+                    Catch::Contains("ragged") && Catch::Contains("has 1 elements") && Catch::Contains("has 2"));
+  CHECK_THROWS_AS(Tensor<float>({{{1, 2}, {3, 4}}, {{5, 6}}}), nabla::ShapeError);
+  // The two-argument form still takes a shape and row-major values.
+  const Tensor<float> shaped({2, 2}, {1, 2, 3, 4});
+  CHECK(shaped.to_vector() == m.to_vector());
+  // And a shape alone is still a zero tensor of that shape.
+  CHECK(Tensor<float>({2, 3}).shape() == Shape({2, 3}));
+  // nabla::tensor is torch.tensor, rank 1 included.
+  CHECK(nabla::tensor({1, 2, 3}).shape() == Shape({3}));
+  CHECK(nabla::tensor<double>({{1, 2}, {3, 4}}).at({1, 1}) == 4.0);
+  CHECK(Tensor<std::int64_t>::from_nested<1>({}).shape() == Shape({0}));
 }

@@ -651,7 +651,9 @@ TEST_CASE("integer tensors use the scalar path", "[elementwise]") {
   CHECK(nabla::where(nabla::gt(a, I{0}), a, b).to_vector() == std::vector<I>{1, 20, 3, 10, 5, 30});
   CHECK((-a.t()).to_vector() == std::vector<I>{-1, 4, 2, -5, -3, 6});
   const Tensor<std::int32_t> c(Shape{3}, {7, 8, 9});
-  CHECK((c - c / 2).to_vector() == std::vector<std::int32_t>{4, 4, 5});
+  // `/` is true division, as in PyTorch; floor_divide keeps integers.
+  CHECK((c - nabla::floor_divide(c, 2)).to_vector() == std::vector<std::int32_t>{4, 4, 5});
+  CHECK((c / 2).to_vector() == std::vector<float>{3.5f, 4.0f, 4.5f});
 }
 
 TEMPLATE_TEST_CASE("0-d tensors and outputs that do not alias inputs", "[elementwise]", float, double) {

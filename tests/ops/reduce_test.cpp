@@ -440,3 +440,38 @@ TEST_CASE("integer reductions", "[reduce]") {
   CHECK(nabla::argmin(x).item() == 5);
   CHECK(nabla::sum_to(x, Shape{3}).to_vector() == std::vector<I>{5, 3, -3});
 }
+
+TEST_CASE("integer sum and prod accumulate in int64, as PyTorch", "[reduce][dtype]") {
+  // Before: sum(full<uint8_t>({300}, 1)) wrapped to 44.
+  const auto bytes = nabla::full<std::uint8_t>(Shape{300}, 1);
+  const Tensor<std::int64_t> total = nabla::sum(bytes);
+  CHECK(total.item() == 300);
+  const auto rows = nabla::full<std::uint8_t>(Shape{2, 200}, 255);
+  CHECK(nabla::sum(rows, 1).to_vector() == std::vector<std::int64_t>{51000, 51000});
+  CHECK(nabla::sum(rows, Shape{0}, true).shape() == Shape({1, 200}));
+  const auto small = nabla::full<std::int8_t>(Shape{20}, -100);
+  CHECK(nabla::sum(small).item() == -2000);
+  const auto i32 = nabla::full<std::int32_t>(Shape{3}, 2'000'000'000);
+  CHECK(nabla::sum(i32).item() == 6'000'000'000LL);
+  // prod: 3^30 does not fit in int32, fits in int64.
+  const auto threes = nabla::full<std::int32_t>(Shape{30}, 3);
+  CHECK(nabla::prod(threes).item() == 205891132094649LL);
+  CHECK(nabla::prod(nabla::full<std::uint8_t>(Shape{2, 4}, 16), 1).to_vector() ==
+        std::vector<std::int64_t>{65536, 65536});
+  // Floating tensors keep their type.
+  static_assert(std::is_same_v<decltype(nabla::sum(Tensor<float>(Shape{2}))), Tensor<float>>);
+  static_assert(std::is_same_v<decltype(nabla::prod(Tensor<double>(Shape{2}))), Tensor<double>>);
+}
+
+TEST_CASE("mean, var and std of integer tensors are errors, never a truncated result", "[reduce][dtype]") {
+  const Tensor<std::int64_t> x(Shape{3}, {1, 2, 4});
+  CHECK_THROWS_AS(nabla::mean(x), nabla::ValueError);
+  CHECK_THROWS_WITH(nabla::mean(x), Catch::StartsWith("mean: needs a floating-point tensor") &&
+                                        Catch::Contains("64-bit integers of shape [3]") &&
+                                        Catch::Contains("to<double>()"));
+  CHECK_THROWS_WITH(nabla::mean(x, 0), Catch::StartsWith("mean:"));
+  CHECK_THROWS_WITH(nabla::var(x), Catch::StartsWith("var:"));
+  CHECK_THROWS_WITH(nabla::stddev(Tensor<std::uint8_t>(Shape{2})), Catch::StartsWith("std"));
+  // The documented way: convert first.
+  CHECK(nabla::mean(x.to<double>()).item() == Approx(7.0 / 3.0));
+}

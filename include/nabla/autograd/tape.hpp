@@ -70,11 +70,18 @@ class NodeRef {
   ~NodeRef() { reset(); }
   void swap(NodeRef& other) noexcept { std::swap(node_, other.node_); }
   void reset() noexcept {
-    if (node_ && node_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      node_->~VarNode<T>();
-      CachingAllocator::instance().deallocate(node_, sizeof(VarNode<T>));
+    // Cleared first: the tape, called back below, must not see this handle.
+    VarNode<T>* node = std::exchange(node_, nullptr);
+    if (!node) return;
+    const std::int32_t before = node->refs.fetch_sub(1, std::memory_order_acq_rel);
+    if (before == 1) {
+      node->~VarNode<T>();
+      CachingAllocator::instance().deallocate(node, sizeof(VarNode<T>));
+    } else if (before == 2 && node->tape) {
+      // One holder left: if it is the tape's newest entry, nobody can use
+      // that entry any more (a dropped result), so the tape frees it now.
+      release_if_dropped(node);
     }
-    node_ = nullptr;
   }
   VarNode<T>* get() const noexcept { return node_; }
   VarNode<T>* operator->() const noexcept { return node_; }
@@ -89,6 +96,10 @@ class NodeRef {
 // nodes, so it is only updated in place when this node owns it alone.
 template <class T>
 void accumulate_grad(VarNode<T>* node, Tensor<T> g);
+
+// Called when `node`, produced on a tape, has one reference left.
+template <class T>
+void release_if_dropped(VarNode<T>* node) noexcept;
 
 }  // namespace detail
 
@@ -184,7 +195,9 @@ class Tape {
 
   // Drops every entry: values recorded so far can no longer be differentiated.
   void clear() {
+    const bool was_releasing = std::exchange(releasing_, true);
     entries_.clear();  // keeps the capacity: the next step reuses it
+    releasing_ = was_releasing;
     live_ = 0;
     ++epoch_;
   }
@@ -219,6 +232,7 @@ class Tape {
   // live ones, and the tape, with the next collection ever later, would grow
   // without bound.
   void collect() {
+    const bool was_releasing = std::exchange(releasing_, true);
     for (std::size_t i = entries_.size(); i-- > 0;) {
       TapeEntry<T>& e = entries_[i];
       if (e.backward && e.output.use_count() == 1) {
@@ -228,7 +242,42 @@ class Tape {
     }
     compact();
     collect_at_ = std::max<std::size_t>(min_collect_, 2 * entries_.size());
+    releasing_ = was_releasing;
   }
+
+  // Frees the newest entries whose outputs only the tape still holds, newest
+  // first, so a forward pass whose result is dropped (evaluation without a
+  // NoGradGuard) frees its whole graph at once, as PyTorch does; entries
+  // under a value the user still holds stay.
+  void release_dropped_tail() noexcept {
+    if (releasing_) return;  // freeing an entry drops its inputs, which calls back here
+    releasing_ = true;
+    while (!entries_.empty()) {
+      TapeEntry<T>& e = entries_.back();
+      if (e.backward) {
+        if (e.output.use_count() != 1) break;
+        e.release();
+        --live_;
+      }
+      entries_.pop_back();
+    }
+    if (entries_.empty()) {
+      live_ = 0;
+      ++epoch_;
+    }
+    releasing_ = false;
+  }
+
+  // True when `node` is the output of the newest entry.
+  bool is_newest(const detail::VarNode<T>* node) const noexcept {
+    return !entries_.empty() && entries_.back().output.get() == node;
+  }
+
+  Tape() = default;
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+  // Entries destroyed with the tape must not call back into it.
+  ~Tape() { releasing_ = true; }
 
   // Runs the reverse sweep from `root` seeded with `seed`.
   void backward(detail::VarNode<T>* root, Tensor<T> seed, bool retain_graph, const std::vector<detail::VarNode<T>*>* keep);
@@ -259,9 +308,17 @@ class Tape {
   std::size_t collect_at_ = min_collect_;
   std::uint64_t epoch_ = 1;
   std::uint64_t sweep_ = 0;
+  bool releasing_ = false;
 };
 
 namespace detail {
+
+template <class T>
+void release_if_dropped(VarNode<T>* node) noexcept {
+  // Only this thread's tape: another thread's is not ours to touch.
+  Tape<T>& tape = Tape<T>::current();
+  if (node->tape == &tape && tape.is_newest(node)) tape.release_dropped_tail();
+}
 
 template <class T>
 void accumulate_grad(VarNode<T>* node, Tensor<T> g) {
@@ -320,6 +377,12 @@ void Tape<T>::backward(detail::VarNode<T>* root, Tensor<T> seed, bool retain_gra
     }
     return false;
   };
+  // Entries freed during the sweep must not pop the tape under it.
+  struct Guard {
+    bool& flag;
+    bool saved;
+    ~Guard() { flag = saved; }
+  } guard{releasing_, std::exchange(releasing_, true)};
   ++sweep_;
   root->grad = std::move(seed);
   root->sweep = sweep_;

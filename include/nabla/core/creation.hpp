@@ -1,4 +1,5 @@
-// Factories: zeros, ones, full, arange, linspace, eye, rand, randn, *_like.
+// Factories: tensor (from nested braces), zeros, ones, full, arange, linspace,
+// eye, rand, randn, *_like.
 #pragma once
 
 #include <cmath>
@@ -10,6 +11,41 @@
 #include "nabla/core/tensor.hpp"
 
 namespace nabla {
+
+// torch.tensor: nabla::tensor({1, 2, 3}), nabla::tensor<double>({{1, 2}, {3, 4}}),
+// any rank from 1 to 8; the shape comes from the braces, ragged lists throw.
+template <class T = float>
+Tensor<T> tensor(NestedList<T, 1> values) {
+  return Tensor<T>::template from_nested<1>(values);
+}
+template <class T = float>
+Tensor<T> tensor(NestedList<T, 2> values) {
+  return Tensor<T>::template from_nested<2>(values);
+}
+template <class T = float>
+Tensor<T> tensor(NestedList<T, 3> values) {
+  return Tensor<T>::template from_nested<3>(values);
+}
+template <class T = float>
+Tensor<T> tensor(NestedList<T, 4> values) {
+  return Tensor<T>::template from_nested<4>(values);
+}
+template <class T = float>
+Tensor<T> tensor(NestedList<T, 5> values) {
+  return Tensor<T>::template from_nested<5>(values);
+}
+template <class T = float>
+Tensor<T> tensor(NestedList<T, 6> values) {
+  return Tensor<T>::template from_nested<6>(values);
+}
+template <class T = float>
+Tensor<T> tensor(NestedList<T, 7> values) {
+  return Tensor<T>::template from_nested<7>(values);
+}
+template <class T = float>
+Tensor<T> tensor(NestedList<T, 8> values) {
+  return Tensor<T>::template from_nested<8>(values);
+}
 
 template <class T = float>
 Tensor<T> empty(Shape shape) {

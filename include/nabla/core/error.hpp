@@ -38,6 +38,13 @@ class IOError : public Error {
   using Error::Error;
 };
 
+// An allocation the system refused, or a size that overflows: the message
+// names the shape and the bytes asked for.
+class OutOfMemoryError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Misuse of automatic differentiation (backward on a non-scalar, a saved
 // value modified in place, ...).
 class AutogradError : public Error {

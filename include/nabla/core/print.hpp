@@ -30,6 +30,30 @@ namespace detail {
 
 enum class NumberStyle { integer_valued, fixed, scientific };
 
+// PyTorch's name for T's dtype, or nullptr for its default dtypes (float32
+// and int64), which its repr leaves out. Unsigned types PyTorch 1.13 lacks
+// get nabla's own name.
+template <class T>
+const char* dtype_suffix() {
+  if constexpr (std::is_same_v<T, float>) {
+    return nullptr;
+  } else if constexpr (std::is_same_v<T, double>) {
+    return "torch.float64";
+  } else if constexpr (std::is_same_v<T, long double>) {
+    return "nabla.longdouble";
+  } else if constexpr (std::is_signed_v<T>) {
+    if constexpr (sizeof(T) == 8) return nullptr;
+    if constexpr (sizeof(T) == 4) return "torch.int32";
+    if constexpr (sizeof(T) == 2) return "torch.int16";
+    if constexpr (sizeof(T) == 1) return "torch.int8";
+  } else {
+    if constexpr (sizeof(T) == 1) return "torch.uint8";
+    if constexpr (sizeof(T) == 2) return "nabla.uint16";
+    if constexpr (sizeof(T) == 4) return "nabla.uint32";
+    if constexpr (sizeof(T) == 8) return "nabla.uint64";
+  }
+}
+
 template <class T>
 std::string format_number(T value, NumberStyle style, int precision) {
   char buf[64];
@@ -57,20 +81,52 @@ class TensorPrinter {
   }
 
   void print(std::ostream& out) const {
-    out << "tensor(";
+    std::ostringstream body;
+    body << "tensor(";
+    std::vector<std::string> suffixes;
     if (tensor_.ndim() == 0) {
-      out << padded(*tensor_.data());
+      body << padded(*tensor_.data());
     } else if (tensor_.numel() == 0) {
-      out << "[]";
+      body << "[]";
       if (tensor_.ndim() != 1) {  // PyTorch names the shape as a Python tuple
-        out << ", size=(";
-        for (std::size_t i = 0; i < tensor_.ndim(); ++i) out << (i ? ", " : "") << tensor_.shape()[i];
-        out << ")";
+        std::ostringstream size;
+        size << "size=(";
+        for (std::size_t i = 0; i < tensor_.ndim(); ++i) size << (i ? ", " : "") << tensor_.shape()[i];
+        size << ")";
+        suffixes.push_back(size.str());
       }
     } else {
-      print_axis(out, 0, tensor_.offset(), 7);
+      print_axis(body, 0, tensor_.offset(), 7);
     }
-    out << ")";
+    // An empty tensor has no digits to tell int64 from float, so PyTorch names
+    // every dtype but its default float there.
+    if (const char* name = dtype_suffix<T>()) {
+      suffixes.push_back(std::string("dtype=") + name);
+    } else if (tensor_.numel() == 0 && !std::is_same_v<T, float>) {
+      suffixes.push_back("dtype=torch.int64");
+    }
+    out << with_suffixes(body.str(), suffixes);
+  }
+
+ private:
+  // PyTorch's _add_suffixes: each suffix follows ", " on the last line, or
+  // moves to a new line indented under "tensor(" when it would pass the
+  // line width.
+  std::string with_suffixes(std::string text, const std::vector<std::string>& suffixes) const {
+    const std::size_t indent = 7;
+    const std::size_t newline = text.rfind('\n');
+    // PyTorch counts len(s) - s.rfind('\n') + 1, which is len(s) + 2 without a newline.
+    std::size_t last_line = newline == std::string::npos ? text.size() + 2 : text.size() - newline + 1;
+    for (const std::string& suffix : suffixes) {
+      if (last_line + suffix.size() + 2 > static_cast<std::size_t>(options_.linewidth)) {
+        text += ",\n" + std::string(indent, ' ') + suffix;
+        last_line = indent + suffix.size();
+      } else {
+        text += ", " + suffix;
+        last_line += suffix.size() + 2;
+      }
+    }
+    return text + ")";
   }
 
  private:

@@ -178,9 +178,24 @@ static_assert(sizeof(StorageHeader) <= CachingAllocator::alignment);
 // A shared handle to a block of raw bytes. Copies share the block.
 class Storage {
  public:
+  // 128 TiB, the user address space of x86-64 and AArch64 with 4-level page
+  // tables: larger requests are refused up front (the allocator's size
+  // classes would wrap around near 2^64, and sanitizers abort on them).
+  static constexpr std::size_t max_bytes = std::size_t{1} << 47;
+
   Storage() = default;
+  // Throws OutOfMemoryError (never std::bad_alloc) when the system refuses.
   explicit Storage(std::size_t nbytes) {
-    void* memory = CachingAllocator::instance().allocate(nbytes + CachingAllocator::alignment);
+    if (nbytes > max_bytes) {
+      throw OutOfMemoryError(detail::message("Storage: cannot allocate ", nbytes, " bytes: more than a process can address (",
+                                             max_bytes, ")"));
+    }
+    void* memory = nullptr;
+    try {
+      memory = CachingAllocator::instance().allocate(nbytes + CachingAllocator::alignment);
+    } catch (const std::bad_alloc&) {
+      throw OutOfMemoryError(detail::message("Storage: out of memory allocating ", nbytes, " bytes"));
+    }
     header_ = new (memory) detail::StorageHeader();
     header_->nbytes = nbytes;
   }

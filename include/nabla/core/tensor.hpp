@@ -3,11 +3,15 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <string>
 #include <type_traits>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -17,6 +21,53 @@
 #include "nabla/detail/strided.hpp"
 
 namespace nabla {
+namespace detail {
+
+// "4.0 PiB": a byte count for people.
+inline std::string human_bytes(std::size_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024.0 && u < 6) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+// The bytes a shape would take, as a decimal approximation ("4.5e+15") that
+// works where the exact count overflows.
+inline std::string approximate_bytes(const Shape& shape, std::size_t element_size) {
+  long double n = static_cast<long double>(element_size);
+  for (std::int64_t e : shape) n *= static_cast<long double>(e);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4Lg", n);
+  return buf;
+}
+
+// std::initializer_list nested `Rank` deep: the type of {{1, 2}, {3, 4}}
+// for Rank 2.
+template <class T, std::size_t Rank>
+struct NestedInit {
+  using type = std::initializer_list<typename NestedInit<T, Rank - 1>::type>;
+};
+template <class T>
+struct NestedInit<T, 1> {
+  using type = std::initializer_list<T>;
+};
+
+template <class L>
+inline constexpr bool is_initializer_list = false;
+template <class U>
+inline constexpr bool is_initializer_list<std::initializer_list<U>> = true;
+
+}  // namespace detail
+
+// Nested braces of values, `Rank` deep, as Tensor's constructor takes them.
+template <class T, std::size_t Rank>
+using NestedList = typename detail::NestedInit<T, Rank>::type;
 
 template <class T>
 class Tensor {
@@ -41,6 +92,32 @@ class Tensor {
     if (!values.empty()) std::memcpy(data(), values.data(), values.size() * sizeof(T));
   }
 
+  // A tensor from nested braces, as torch.tensor([[1, 2], [3, 4]]) in
+  // PyTorch: Tensor<float> t({{1, 2}, {3, 4}}) is 2x2, any rank from 2 to 8;
+  // ragged lists throw ShapeError. (Rank 1 would make Tensor<float>({2, 3})
+  // mean values instead of a shape: use nabla::tensor<T>({...}) there.)
+  // Braces that fit several ranks ({{}}, {{{1}}}) do not compile: name the
+  // rank with from_nested<Rank>.
+  Tensor(NestedList<T, 2> values) : Tensor(from_nested<2>(values)) {}
+  Tensor(NestedList<T, 3> values) : Tensor(from_nested<3>(values)) {}
+  Tensor(NestedList<T, 4> values) : Tensor(from_nested<4>(values)) {}
+  Tensor(NestedList<T, 5> values) : Tensor(from_nested<5>(values)) {}
+  Tensor(NestedList<T, 6> values) : Tensor(from_nested<6>(values)) {}
+  Tensor(NestedList<T, 7> values) : Tensor(from_nested<7>(values)) {}
+  Tensor(NestedList<T, 8> values) : Tensor(from_nested<8>(values)) {}
+
+  // The tensor of nested braces `values`, `Rank` deep (Rank 1 included).
+  template <std::size_t Rank>
+  static Tensor from_nested(const NestedList<T, Rank>& values) {
+    // Extents are found as the lists are walked; depths never reached (empty
+    // lists: {{}, {}} is [2, 0]) stay 0.
+    std::array<std::int64_t, Rank> extents{};
+    std::array<bool, Rank> seen{};
+    std::vector<T> flat;
+    flatten_nested(values, 0, extents.data(), seen.data(), flat);
+    return Tensor(Shape(std::span<const std::int64_t>(extents.data(), Rank)), std::move(flat));
+  }
+
   // A tensor of `shape` whose elements are not initialised.
   static Tensor empty(Shape shape) {
     for (std::int64_t extent : shape) {
@@ -48,10 +125,19 @@ class Tensor {
     }
     std::int64_t count = 0;
     if (!shape.checked_numel(count) || count > std::numeric_limits<std::int64_t>::max() / 16) {
-      throw ValueError(detail::message("Tensor: shape ", to_string(shape), " has too many elements"));
+      throw OutOfMemoryError(detail::message("Tensor: shape ", to_string(shape), " needs ",
+                                             detail::approximate_bytes(shape, sizeof(T)),
+                                             " bytes: the element count overflows 64 bits"));
     }
+    const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(T);
     Tensor t;
-    t.storage_ = Storage(static_cast<std::size_t>(shape.numel()) * sizeof(T));
+    try {
+      t.storage_ = Storage(bytes);
+    } catch (const OutOfMemoryError&) {
+      throw OutOfMemoryError(detail::message("Tensor: cannot allocate ", bytes, " bytes (", detail::human_bytes(bytes),
+                                             ") for shape ", to_string(shape), " of ", sizeof(T),
+                                             "-byte elements: out of memory"));
+    }
     t.strides_ = contiguous_strides(shape);
     t.shape_ = std::move(shape);
     return t;
@@ -340,6 +426,24 @@ class Tensor {
   }
 
  private:
+  template <class L>
+  static void flatten_nested(const L& list, std::size_t depth, std::int64_t* extents, bool* seen,
+                             std::vector<T>& flat) {
+    const auto n = static_cast<std::int64_t>(list.size());
+    if (!seen[depth]) {
+      seen[depth] = true;
+      extents[depth] = n;
+    } else if (extents[depth] != n) {
+      throw ShapeError(detail::message("Tensor: ragged nested list: a list at depth ", depth, " has ", n,
+                                       " elements, but the first list at that depth has ", extents[depth]));
+    }
+    if constexpr (detail::is_initializer_list<typename L::value_type>) {
+      for (const auto& item : list) flatten_nested(item, depth + 1, extents, seen, flat);
+    } else {
+      flat.insert(flat.end(), list.begin(), list.end());
+    }
+  }
+
   std::int64_t element_offset(const std::int64_t* index, std::size_t count) const {
     if (count != ndim()) {
       throw IndexError(detail::message("at: ", count, " indices given for a tensor of shape ", to_string(shape_)));

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "nabla/core/error.hpp"
+#include "nabla/core/dtype.hpp"
 #include "nabla/core/shape.hpp"
 #include "nabla/core/tensor.hpp"
 #include "nabla/kernels/elementwise.hpp"
@@ -208,7 +209,6 @@ Tensor<T> clamp(const Tensor<T>& x, std::type_identity_t<T> lo, std::type_identi
 NABLA_BINARY_OP(add, AddOp)
 NABLA_BINARY_OP(sub, SubOp)
 NABLA_BINARY_OP(mul, MulOp)
-NABLA_BINARY_OP(div, DivOp)
 NABLA_BINARY_OP(maximum, MaximumOp)
 NABLA_BINARY_OP(minimum, MinimumOp)
 NABLA_BINARY_OP(atan2, Atan2Op)
@@ -268,21 +268,144 @@ Tensor<T> where(const Tensor<T>& mask, std::type_identity_t<T> a, const Tensor<T
   return where(mask, Tensor<T>::scalar(a), b);
 }
 
+// True division: integers are divided as floats (int64 / int64 is float, as
+// in PyTorch); floating types divide in their own type.
+template <class T>
+Tensor<true_divide_t<T>> div(const Tensor<T>& a, const Tensor<T>& b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return detail::binary_op(a, b, kernels::DivOp{}, "div");
+  } else {
+    return div(a.template to<float>(), b.template to<float>());
+  }
+}
+template <class T>
+Tensor<true_divide_t<T>> div(const Tensor<T>& a, std::type_identity_t<T> b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return detail::binary_op(a, static_cast<T>(b), kernels::DivOp{});
+  } else {
+    return div(a.template to<float>(), static_cast<float>(b));
+  }
+}
+template <class T>
+Tensor<true_divide_t<T>> div(std::type_identity_t<T> a, const Tensor<T>& b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return detail::binary_op(static_cast<T>(a), b, kernels::DivOp{});
+  } else {
+    return div(static_cast<float>(a), b.template to<float>());
+  }
+}
+
+namespace detail {
+// a / b rounded toward -inf for integers (C++ truncates toward zero).
+template <class T>
+Tensor<T> floor_integer_quotient(const Tensor<T>& q, const Tensor<T>& a, const Tensor<T>& b) {
+  if constexpr (std::is_signed_v<T> && std::is_integral_v<T>) {
+    // q was truncated; step down where the remainder is nonzero and the signs differ.
+    const Shape shape = q.shape();
+    const Tensor<T> ab = a.expand(shape).contiguous(), bb = b.expand(shape).contiguous();
+    T* out = q.data();
+    const T* pa = ab.data();
+    const T* pb = bb.data();
+    for (std::int64_t i = 0; i < q.numel(); ++i) {
+      if (pa[i] % pb[i] != 0 && ((pa[i] < 0) != (pb[i] < 0))) --out[i];
+    }
+  }
+  (void)a;
+  (void)b;
+  return q;
+}
+}  // namespace detail
+
+// Integer division rounded toward -inf (Python's //), and floor(a / b) for
+// floating types, as torch.floor_divide. Integer division by zero throws.
+template <class T>
+Tensor<T> floor_divide(const Tensor<T>& a, const Tensor<T>& b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return floor(div(a, b));
+  } else {
+    const Tensor<T> bc = b.contiguous();
+    for (std::int64_t i = 0; i < bc.numel(); ++i) {
+      if (bc.data()[i] == 0) throw ValueError("floor_divide: integer division by zero");
+    }
+    return detail::floor_integer_quotient(detail::binary_op(a, bc, kernels::DivOp{}, "floor_divide"), a, bc);
+  }
+}
+template <class T>
+Tensor<T> floor_divide(const Tensor<T>& a, std::type_identity_t<T> b) {
+  return floor_divide(a, Tensor<T>::scalar(static_cast<T>(b)));
+}
+
 // ---------------------------------------------------------------------------
-// Operators (comparisons are the named functions eq, lt, ...).
+// Operators (comparisons are the named functions eq, lt, ...). Operands of
+// different element types promote as torch.result_type (core/dtype.hpp).
 template <class T> Tensor<T> operator-(const Tensor<T>& x) { return neg(x); }
 template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
 template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
 template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
-template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
+template <class T> Tensor<true_divide_t<T>> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
 template <class T> Tensor<T> operator+(const Tensor<T>& a, std::type_identity_t<T> b) { return add(a, b); }
 template <class T> Tensor<T> operator-(const Tensor<T>& a, std::type_identity_t<T> b) { return sub(a, b); }
 template <class T> Tensor<T> operator*(const Tensor<T>& a, std::type_identity_t<T> b) { return mul(a, b); }
-template <class T> Tensor<T> operator/(const Tensor<T>& a, std::type_identity_t<T> b) { return div(a, b); }
+template <class T> Tensor<true_divide_t<T>> operator/(const Tensor<T>& a, std::type_identity_t<T> b) { return div(a, b); }
 template <class T> Tensor<T> operator+(std::type_identity_t<T> a, const Tensor<T>& b) { return add(a, b); }
 template <class T> Tensor<T> operator-(std::type_identity_t<T> a, const Tensor<T>& b) { return sub(a, b); }
 template <class T> Tensor<T> operator*(std::type_identity_t<T> a, const Tensor<T>& b) { return mul(a, b); }
-template <class T> Tensor<T> operator/(std::type_identity_t<T> a, const Tensor<T>& b) { return div(a, b); }
+template <class T> Tensor<true_divide_t<T>> operator/(std::type_identity_t<T> a, const Tensor<T>& b) { return div(a, b); }
+
+namespace detail {
+template <class R, class T>
+Tensor<R> as_type(const Tensor<T>& x) {
+  if constexpr (std::is_same_v<R, T>) {
+    return x;
+  } else {
+    return x.template to<R>();
+  }
+}
+}  // namespace detail
+
+// Two tensors of different element types: both promote first (float with
+// double is double; an integer tensor with a float tensor is float).
+#define NABLA_PROMOTING_OP(sym, fn)                                                           \
+  template <class A, class B>                                                                 \
+    requires(!std::is_same_v<A, B>)                                                           \
+  auto operator sym(const Tensor<A>& a, const Tensor<B>& b) {                                 \
+    using R = promote_t<A, B>;                                                                \
+    return fn(detail::as_type<R>(a), detail::as_type<R>(b));                                  \
+  }                                                                                           \
+  template <class A, class B>                                                                 \
+    requires(!std::is_same_v<A, B>)                                                           \
+  auto fn(const Tensor<A>& a, const Tensor<B>& b) {                                           \
+    using R = promote_t<A, B>;                                                                \
+    return fn(detail::as_type<R>(a), detail::as_type<R>(b));                                  \
+  }                                                                                           \
+  /* An integer tensor with a floating scalar computes in float. */                          \
+  template <class T, class S>                                                                 \
+    requires(std::is_integral_v<T> && std::is_floating_point_v<S>)                            \
+  auto operator sym(const Tensor<T>& a, S s) {                                                \
+    return fn(a.template to<float>(), static_cast<float>(s));                                 \
+  }                                                                                           \
+  template <class T, class S>                                                                 \
+    requires(std::is_integral_v<T> && std::is_floating_point_v<S>)                            \
+  auto operator sym(S s, const Tensor<T>& a) {                                                \
+    return fn(static_cast<float>(s), a.template to<float>());                                 \
+  }                                                                                           \
+  template <class T, class S>                                                                 \
+    requires(std::is_integral_v<T> && std::is_floating_point_v<S>)                            \
+  auto fn(const Tensor<T>& a, S s) {                                                          \
+    return fn(a.template to<float>(), static_cast<float>(s));                                 \
+  }                                                                                           \
+  template <class T, class S>                                                                 \
+    requires(std::is_integral_v<T> && std::is_floating_point_v<S>)                            \
+  auto fn(S s, const Tensor<T>& a) {                                                          \
+    return fn(static_cast<float>(s), a.template to<float>());                                 \
+  }
+
+NABLA_PROMOTING_OP(+, add)
+NABLA_PROMOTING_OP(-, sub)
+NABLA_PROMOTING_OP(*, mul)
+NABLA_PROMOTING_OP(/, div)
+
+#undef NABLA_PROMOTING_OP
 
 // ---------------------------------------------------------------------------
 // In-place updates (src broadcast to dst's shape; dst keeps its layout).

@@ -210,12 +210,14 @@ Tensor<T> reduce(const Tensor<T>& x, const Shape& flags, bool keepdim, ReduceKin
 
 template <class T>
 Tensor<T> mean_impl(const Tensor<T>& x, const Shape& flags, bool keepdim, const char* op) {
+  // An integer mean would truncate; PyTorch refuses it, and so does nabla.
+  if constexpr (std::is_integral_v<T>) {
+    throw ValueError(detail::message(op, ": needs a floating-point tensor, got ", sizeof(T) * 8, "-bit integers of shape ",
+                                     to_string(x.shape()), " (an integer mean would truncate); convert first, e.g. ",
+                                     "x.to<double>()"));
+  }
   Tensor<T> s = reduce(x, flags, keepdim, ReduceKind::sum, op);
   const std::int64_t count = reduced_count(x.shape(), flags);
-  if constexpr (std::is_integral_v<T>) {
-    if (count == 0) throw ValueError(detail::message(op, ": mean of an empty integer tensor of shape ",
-                                                     to_string(x.shape())));
-  }
   if (s.numel() > 0) kernels::binary_contiguous_vs(s.data(), static_cast<T>(count), s.data(), s.numel(), kernels::DivOp{});
   return s;
 }
@@ -294,17 +296,33 @@ Tensor<std::int64_t> arg_all(const Tensor<T>& x, const char* op) {
 }  // namespace detail
 
 // ---------------------------------------------------------------------------
-// sum: all elements (a 0-d tensor), one axis, or a list of axes.
+// sum: all elements (a 0-d tensor), one axis, or a list of axes. Integer
+// tensors sum (and multiply) in int64, as PyTorch: sum of 300 uint8 ones is 300.
 template <class T>
-Tensor<T> sum(const Tensor<T>& x) {
-  return detail::reduce(x, detail::all_flags(x.ndim()), false, detail::ReduceKind::sum, "sum");
+using accumulate_t = std::conditional_t<std::is_integral_v<T> && !std::is_same_v<T, std::uint64_t>, std::int64_t, T>;
+
+namespace detail {
+template <class T>
+Tensor<accumulate_t<T>> widened(const Tensor<T>& x) {
+  if constexpr (std::is_same_v<accumulate_t<T>, T>) {
+    return x;
+  } else {
+    return x.template to<accumulate_t<T>>();
+  }
+}
+}  // namespace detail
+
+template <class T>
+Tensor<accumulate_t<T>> sum(const Tensor<T>& x) {
+  return detail::reduce(detail::widened(x), detail::all_flags(x.ndim()), false, detail::ReduceKind::sum, "sum");
 }
 template <class T>
-Tensor<T> sum(const Tensor<T>& x, const Shape& axes, bool keepdim = false) {
-  return detail::reduce(x, detail::reduce_flags(axes, x.ndim(), "sum"), keepdim, detail::ReduceKind::sum, "sum");
+Tensor<accumulate_t<T>> sum(const Tensor<T>& x, const Shape& axes, bool keepdim = false) {
+  return detail::reduce(detail::widened(x), detail::reduce_flags(axes, x.ndim(), "sum"), keepdim,
+                        detail::ReduceKind::sum, "sum");
 }
 template <class T>
-Tensor<T> sum(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
+Tensor<accumulate_t<T>> sum(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
   return sum(x, Shape{axis}, keepdim);
 }
 
@@ -323,15 +341,16 @@ Tensor<T> mean(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
 }
 
 template <class T>
-Tensor<T> prod(const Tensor<T>& x) {
-  return detail::reduce(x, detail::all_flags(x.ndim()), false, detail::ReduceKind::prod, "prod");
+Tensor<accumulate_t<T>> prod(const Tensor<T>& x) {
+  return detail::reduce(detail::widened(x), detail::all_flags(x.ndim()), false, detail::ReduceKind::prod, "prod");
 }
 template <class T>
-Tensor<T> prod(const Tensor<T>& x, const Shape& axes, bool keepdim = false) {
-  return detail::reduce(x, detail::reduce_flags(axes, x.ndim(), "prod"), keepdim, detail::ReduceKind::prod, "prod");
+Tensor<accumulate_t<T>> prod(const Tensor<T>& x, const Shape& axes, bool keepdim = false) {
+  return detail::reduce(detail::widened(x), detail::reduce_flags(axes, x.ndim(), "prod"), keepdim,
+                        detail::ReduceKind::prod, "prod");
 }
 template <class T>
-Tensor<T> prod(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
+Tensor<accumulate_t<T>> prod(const Tensor<T>& x, std::int64_t axis, bool keepdim = false) {
   return prod(x, Shape{axis}, keepdim);
 }
 
