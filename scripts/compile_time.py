@@ -131,10 +131,15 @@ def compiler_line():
 
 
 def cpu_model():
+    """The CPU's model name and its widest SIMD ISA (figures differ by ISA)."""
+    model, flags = platform.processor() or "?", set()
     for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "?"
+        if line.startswith("model name") and model in ("?", platform.processor()):
+            model = line.split(":", 1)[1].strip()
+        elif line.startswith("flags") and not flags:
+            flags = set(line.split(":", 1)[1].split())
+    isa = "AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "no AVX2")
+    return f"{model} ({isa})"
 
 
 def render(results, reps, load_start, load_end):

@@ -8,6 +8,7 @@
 #include "nabla/autograd/gradcheck.hpp"
 #include "nabla/autograd/op_kind.hpp"
 #include "nabla/autograd/rules/elementwise.hpp"
+#include "nabla/autograd/rules/index.hpp"
 #include "nabla/autograd/rules/linalg.hpp"
 #include "nabla/autograd/rules/loss.hpp"
 #include "nabla/autograd/rules/nn.hpp"

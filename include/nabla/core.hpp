@@ -3,6 +3,7 @@
 #pragma once
 
 #include "nabla/core/creation.hpp"
+#include "nabla/core/dtype.hpp"
 #include "nabla/core/error.hpp"
 #include "nabla/core/print.hpp"
 #include "nabla/core/random.hpp"

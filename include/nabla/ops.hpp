@@ -5,6 +5,7 @@
 #include "nabla/core.hpp"
 #include "nabla/kernels/parallel.hpp"
 #include "nabla/ops/elementwise.hpp"
+#include "nabla/ops/index.hpp"
 #include "nabla/ops/linalg.hpp"
 #include "nabla/ops/nn.hpp"
 #include "nabla/ops/reduce.hpp"

@@ -145,6 +145,35 @@ const std::map<std::string, Builder>& builders() {
       return nabla::cross_entropy(nabla::linear(nabla::flatten(h, 1), x[3], x[4]), labels_of(c, "in5"));
     };
     unary("reuse", [](const V& x) { return x * x + nabla::exp(x) * x - nabla::sum(x) * x + nabla::tanh(x * x); });
+    unary("clamp_min", [](const V& x) { return nabla::clamp_min(x, -0.3); });
+    unary("clamp_max", [](const V& x) { return nabla::clamp_max(x, 0.4); });
+    unary("cumsum_axis1", [](const V& x) { return nabla::cumsum(x, 1); });
+    unary("cumsum_axis0_3d", [](const V& x) { return nabla::cumsum(x, 0); });
+    unary("cumprod_axis1", [](const V& x) { return nabla::cumprod(x, 1); });
+    unary("cumprod_with_zero", [](const V& x) { return nabla::cumprod(x, 0); });
+    unary("trace", [](const V& x) { return nabla::trace(x); });
+    t["gather_axis1"] = [](const Vs& x, const auto& c) { return nabla::gather(x[0], 1, labels_of(c, "in1")); };
+    t["gather_axis0"] = [](const Vs& x, const auto& c) { return nabla::gather(x[0], 0, labels_of(c, "in1")); };
+    t["scatter_add_axis1"] = [](const Vs& x, const auto& c) {
+      return nabla::scatter_add(x[0], 1, labels_of(c, "in2"), x[1]);
+    };
+    t["index_select_axis0"] = [](const Vs& x, const auto& c) { return nabla::index_select(x[0], 0, labels_of(c, "in1")); };
+    t["index_select_axis1"] = [](const Vs& x, const auto& c) { return nabla::index_select(x[0], 1, labels_of(c, "in1")); };
+    t["index_add_axis0"] = [](const Vs& x, const auto& c) {
+      return nabla::index_add(x[0], 0, labels_of(c, "in2"), x[1]);
+    };
+    unary("flip_01", [](const V& x) { return nabla::flip(x, Shape{0, 1}); });
+    unary("flip_last", [](const V& x) { return nabla::flip(x, Shape{-1}); });
+    unary("roll_axis1", [](const V& x) { return nabla::roll(x, 2, 1); });
+    unary("roll_negative", [](const V& x) { return nabla::roll(x, -1, 0); });
+    unary("roll_flat", [](const V& x) { return nabla::roll(x, 4); });
+    unary("tril", [](const V& x) { return nabla::tril(x); });
+    unary("tril_batched_k1", [](const V& x) { return nabla::tril(x, 1); });
+    unary("triu_k_neg1", [](const V& x) { return nabla::triu(x, -1); });
+    unary("diag_embed", [](const V& x) { return nabla::diag(x); });
+    unary("diag_embed_k2", [](const V& x) { return nabla::diag(x, 2); });
+    unary("diag_extract", [](const V& x) { return nabla::diag(x); });
+    unary("diag_extract_k_neg1", [](const V& x) { return nabla::diag(x, -1); });
     return t;
   }();
   return table;
@@ -283,6 +312,14 @@ TEST_CASE("autograd fixtures: composite networks and reuse", "[autograd][fixture
   check_case("mlp_cross_entropy", true);
   check_case("conv_pool_linear", false);
   check_case("reuse", true);
+}
+
+TEST_CASE("autograd fixtures: indexing, rearranging, running reductions, one-sided clamps", "[autograd][fixture]") {
+  for (const char* name : {"clamp_min", "clamp_max", "trace"}) check_case(name, true);
+  for (const char* prefix : {"cumsum_", "cumprod_", "gather_", "scatter_add_", "index_select_", "index_add_", "flip_",
+                             "roll_", "tril", "triu_", "diag_"}) {
+    check_prefix(prefix);
+  }
 }
 
 TEST_CASE("autograd fixtures: float matches the double reference", "[autograd][fixture]") {

@@ -201,4 +201,21 @@ inline Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+namespace detail {
+
+// [outer, n, inner] around `axis` of a shape: the view of a row-major tensor
+// that axis-wise ops (softmax, gather, cumsum, ...) loop over.
+struct AxisSplit {
+  std::int64_t outer = 1, n = 1, inner = 1;
+};
+
+inline AxisSplit split_at_axis(const Shape& shape, std::size_t axis) {
+  AxisSplit s;
+  for (std::size_t d = 0; d < axis; ++d) s.outer *= shape[d];
+  s.n = axis < shape.size() ? shape[axis] : 1;
+  for (std::size_t d = axis + 1; d < shape.size(); ++d) s.inner *= shape[d];
+  return s;
+}
+
+}  // namespace detail
 }  // namespace nabla

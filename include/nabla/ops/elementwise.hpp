@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -188,6 +189,21 @@ template <class T>
 Tensor<T> clamp(const Tensor<T>& x, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
   if (lo > hi) throw ValueError(detail::message("clamp: lower bound ", lo, " is above upper bound ", hi));
   return detail::unary_op(x, kernels::ClampOp<T>{lo, hi});
+}
+
+// max(x, lo) and min(x, hi) (torch.clamp_min, torch.clamp_max); NaN stays NaN.
+template <class T>
+Tensor<T> clamp_min(const Tensor<T>& x, std::type_identity_t<T> lo) {
+  return detail::unary_op(x, kernels::ClampOp<T>{lo, std::numeric_limits<T>::has_infinity
+                                                        ? std::numeric_limits<T>::infinity()
+                                                        : std::numeric_limits<T>::max()});
+}
+template <class T>
+Tensor<T> clamp_max(const Tensor<T>& x, std::type_identity_t<T> hi) {
+  return detail::unary_op(x, kernels::ClampOp<T>{std::numeric_limits<T>::has_infinity
+                                                     ? -std::numeric_limits<T>::infinity()
+                                                     : std::numeric_limits<T>::lowest(),
+                                                 hi});
 }
 
 // ---------------------------------------------------------------------------

@@ -14,19 +14,6 @@
 namespace nabla {
 namespace detail {
 
-// [outer, n, inner] around `axis` of a shape.
-struct AxisSplit {
-  std::int64_t outer = 1, n = 1, inner = 1;
-};
-
-inline AxisSplit split_at_axis(const Shape& shape, std::size_t axis) {
-  AxisSplit s;
-  for (std::size_t d = 0; d < axis; ++d) s.outer *= shape[d];
-  s.n = shape[axis];
-  for (std::size_t d = axis + 1; d < shape.size(); ++d) s.inner *= shape[d];
-  return s;
-}
-
 template <class T>
 Tensor<T> softmax_forward(const Tensor<T>& x, std::int64_t axis, bool log, const char* op) {
   static_assert(std::is_floating_point_v<T>, "softmax needs a floating-point tensor");

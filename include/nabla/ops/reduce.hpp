@@ -475,4 +475,55 @@ Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
   return detail::reduce(x, flags, true, detail::ReduceKind::sum, "sum_to").reshape(shape);
 }
 
+
+// ---------------------------------------------------------------------------
+// Running sums and products along an axis (torch.cumsum, torch.cumprod);
+// integer tensors accumulate in int64, as sum does.
+namespace detail {
+template <class T, class Step>
+Tensor<accumulate_t<T>> scan(const Tensor<T>& x, std::int64_t axis, const char* op, Step step) {
+  using R = accumulate_t<T>;
+  const std::size_t a = normalize_axis(axis, x.ndim() == 0 ? 1 : x.ndim(), op);
+  const Tensor<R> xc = widened(x).contiguous();
+  Tensor<R> out = Tensor<R>::empty(x.shape());
+  if (out.numel() == 0) return out;
+  const AxisSplit split = split_at_axis(x.shape(), a);
+  const std::int64_t outer = split.outer, extent = split.n, inner = split.inner;
+  const R* src = xc.data();
+  R* dst = out.data();
+  for (std::int64_t o = 0; o < outer; ++o) {
+    const std::int64_t base = o * extent * inner;
+    for (std::int64_t k = 0; k < inner; ++k) dst[base + k] = src[base + k];
+    for (std::int64_t i = 1; i < extent; ++i) {
+      const std::int64_t at = base + i * inner;
+      for (std::int64_t k = 0; k < inner; ++k) dst[at + k] = step(dst[at - inner + k], src[at + k]);
+    }
+  }
+  return out;
+}
+}  // namespace detail
+
+template <class T>
+Tensor<accumulate_t<T>> cumsum(const Tensor<T>& x, std::int64_t axis) {
+  return detail::scan(x, axis, "cumsum", [](auto acc, auto v) { return acc + v; });
+}
+
+template <class T>
+Tensor<accumulate_t<T>> cumprod(const Tensor<T>& x, std::int64_t axis) {
+  return detail::scan(x, axis, "cumprod", [](auto acc, auto v) { return acc * v; });
+}
+
+// Sum of the main diagonal of a 2-D tensor (torch.trace), as a 0-d tensor;
+// integers sum in int64.
+template <class T>
+Tensor<accumulate_t<T>> trace(const Tensor<T>& x) {
+  if (x.ndim() != 2) {
+    throw ShapeError(detail::message("trace: expected a 2-D tensor, got shape ", to_string(x.shape())));
+  }
+  accumulate_t<T> s = 0;
+  const std::int64_t n = std::min(x.shape()[0], x.shape()[1]);
+  for (std::int64_t i = 0; i < n; ++i) s += static_cast<accumulate_t<T>>(x.at({i, i}));
+  return Tensor<accumulate_t<T>>::scalar(s);
+}
+
 }  // namespace nabla

@@ -444,4 +444,30 @@ Var<T> clamp(const Var<T>& x, T lo, T hi) {
       }, x);
 }
 
+// dx = gy where x >= lo (torch.clamp_min's convention at the bound).
+template <class T>
+Var<T> clamp_min(const Var<T>& x, std::type_identity_t<T> lo) {
+  return detail::record(OpKind::clamp_min, clamp_min(x.value(), lo),
+      +[](TapeEntry<T>& e, const Tensor<T>& gy) {
+        const T lo = static_cast<T>(e.reals[0]);
+        e.accumulate(0, detail::map_grad(e.input(0), e.input(0), gy, [lo](T x, T, T g) { return x >= lo ? g : T{0}; }));
+      }, [lo](TapeEntry<T>& e) {
+        e.reals[0] = static_cast<double>(lo);
+        e.uses = detail::use_in0;
+      }, x);
+}
+
+// dx = gy where x <= hi.
+template <class T>
+Var<T> clamp_max(const Var<T>& x, std::type_identity_t<T> hi) {
+  return detail::record(OpKind::clamp_max, clamp_max(x.value(), hi),
+      +[](TapeEntry<T>& e, const Tensor<T>& gy) {
+        const T hi = static_cast<T>(e.reals[0]);
+        e.accumulate(0, detail::map_grad(e.input(0), e.input(0), gy, [hi](T x, T, T g) { return x <= hi ? g : T{0}; }));
+      }, [hi](TapeEntry<T>& e) {
+        e.reals[0] = static_cast<double>(hi);
+        e.uses = detail::use_in0;
+      }, x);
+}
+
 }  // namespace nabla

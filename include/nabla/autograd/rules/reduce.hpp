@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "nabla/autograd/rules/elementwise.hpp"
+#include "nabla/ops/index.hpp"
 #include "nabla/ops/reduce.hpp"
 
 namespace nabla {
@@ -203,6 +204,69 @@ Var<T> logsumexp(const Var<T>& x, std::int64_t axis, bool keepdim = false) {
         e.ints[0] = static_cast<std::int64_t>(a);
         e.uses = detail::use_in0 | detail::use_out;
       }, x);
+}
+
+// dx = reverse running sum of gy along the axis.
+template <class T>
+Var<T> cumsum(const Var<T>& x, std::int64_t axis) {
+  const auto a = static_cast<std::int64_t>(normalize_axis(axis, x.ndim() == 0 ? 1 : x.ndim(), "cumsum"));
+  return detail::record(OpKind::cumsum, cumsum(x.value(), a),
+      +[](TapeEntry<T>& e, const Tensor<T>& gy) {
+        if (gy.ndim() == 0) return e.accumulate(0, gy);
+        const Shape axes{e.ints[0]};
+        e.accumulate(0, flip(cumsum(flip(gy, axes), e.ints[0]), axes));
+      }, [a](TapeEntry<T>& e) { e.ints[0] = a; }, x);
+}
+
+// dx_i = sum over j >= i of gy_j * prod_{k <= j, k != i} x_k, computed
+// without dividing by x, so zeros in x are exact (as PyTorch's rule).
+template <class T>
+Var<T> cumprod(const Var<T>& x, std::int64_t axis) {
+  const auto a = static_cast<std::int64_t>(normalize_axis(axis, x.ndim() == 0 ? 1 : x.ndim(), "cumprod"));
+  return detail::record(OpKind::cumprod, cumprod(x.value(), a),
+      +[](TapeEntry<T>& e, const Tensor<T>& gy) {
+        const Tensor<T> xc = e.input(0).contiguous();
+        const Tensor<T> gc = gy.contiguous();
+        Tensor<T> dx(xc.shape());
+        if (dx.numel() == 0) return e.accumulate(0, dx);
+        const detail::AxisSplit split = detail::split_at_axis(xc.shape(), static_cast<std::size_t>(e.ints[0]));
+        const std::int64_t outer = split.outer, n = split.n, inner = split.inner;
+        const T* xp = xc.data();
+        const T* gp = gc.data();
+        T* dp = dx.data();
+        for (std::int64_t o = 0; o < outer; ++o) {
+          for (std::int64_t k = 0; k < inner; ++k) {
+            const auto at = [&](std::int64_t i) { return (o * n + i) * inner + k; };
+            T before = T(1);  // prod_{m < i} x_m
+            for (std::int64_t i = 0; i < n; ++i) {
+              T run = before;  // prod_{m <= j, m != i} x_m, for j = i, i+1, ...
+              T acc = gp[at(i)] * run;
+              for (std::int64_t j = i + 1; j < n; ++j) {
+                run *= xp[at(j)];
+                acc += gp[at(j)] * run;
+              }
+              dp[at(i)] = acc;
+              before *= xp[at(i)];
+            }
+          }
+        }
+        e.accumulate(0, dx);
+      }, [a](TapeEntry<T>& e) {
+        e.ints[0] = a;
+        e.uses = detail::use_in0;
+      }, x);
+}
+
+// dx = gy on the main diagonal, 0 elsewhere.
+template <class T>
+Var<T> trace(const Var<T>& x) {
+  return detail::record(OpKind::trace, trace(x.value()),
+      +[](TapeEntry<T>& e, const Tensor<T>& gy) {
+        Tensor<T> dx(e.input(0).shape());
+        const T g = gy.item();
+        for (std::int64_t i = 0; i < std::min(dx.shape()[0], dx.shape()[1]); ++i) dx.at({i, i}) = g;
+        e.accumulate(0, dx);
+      }, detail::NoSetup{}, x);
 }
 
 }  // namespace nabla
