@@ -1,4 +1,4 @@
-// SIMD helpers on raw buffers: the default-arch xsimd batch, unaligned
+// SIMD helpers on raw buffers: the xsimd batch of nabla's kernels (SimdArch), unaligned
 // load/store, and contiguous unary/binary/ternary maps with a batch tail.
 #pragma once
 
