@@ -44,6 +44,8 @@ TEST_CASE("index_select and index_add, repeated indices accumulate", "[index]") 
         std::vector<std::uint8_t>{5, 6, 5, 6, 1, 2});
   CHECK(nabla::index_select(x, 1, Tensor<I64>(Shape{1}, {1})).shape() == Shape({3, 1}));
   CHECK(nabla::index_select(x, 0, Tensor<I64>(Shape{0})).shape() == Shape({0, 2}));
+  CHECK_THROWS_WITH(nabla::index_select(x, 0, Tensor<I64>(Shape{1, 1})),
+                    Catch::StartsWith("index_select: index must be 1-D, got shape [1, 1]"));
   const auto added = nabla::index_add(Tensor<double>(Shape{3, 2}), 0, Tensor<I64>(Shape{3}, {1, 1, 2}),
                                       Tensor<double>({{1, 2}, {10, 20}, {100, 200}}));
   CHECK(added.to_vector() == std::vector<double>{0, 0, 11, 22, 100, 200});

@@ -205,7 +205,7 @@ Tensor<T> triangle(const Tensor<T>& x, const char* op, Keep keep) {
   if (x.ndim() < 2) {
     throw ShapeError(detail::message(op, ": expected at least 2 dimensions, got shape ", to_string(x.shape())));
   }
-  Tensor<T> out = x.contiguous().clone();
+  Tensor<T> out = x.clone();  // a packed copy, views included
   const std::int64_t rows = x.shape()[x.ndim() - 2], cols = x.shape()[x.ndim() - 1];
   const std::int64_t mats = rows * cols == 0 ? 0 : out.numel() / (rows * cols);
   T* p = out.data();
