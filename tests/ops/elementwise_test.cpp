@@ -17,6 +17,7 @@
 #include "nabla/core/creation.hpp"
 #include "nabla/core/random.hpp"
 #include "nabla/kernels/parallel.hpp"
+#include "nabla/ops/compare.hpp"
 #include "nabla/ops/elementwise.hpp"
 
 using nabla::Shape;
@@ -100,12 +101,12 @@ std::map<std::string, BinaryFn<T>> binary_table() {
       {"maximum", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::maximum(a, b); }},
       {"minimum", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::minimum(a, b); }},
       {"atan2", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::atan2(a, b); }},
-      {"eq", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::eq(a, b); }},
-      {"ne", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::ne(a, b); }},
-      {"lt", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::lt(a, b); }},
-      {"le", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::le(a, b); }},
-      {"gt", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::gt(a, b); }},
-      {"ge", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::ge(a, b); }},
+      {"eq", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::eq(a, b).template to<T>(); }},
+      {"ne", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::ne(a, b).template to<T>(); }},
+      {"lt", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::lt(a, b).template to<T>(); }},
+      {"le", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::le(a, b).template to<T>(); }},
+      {"gt", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::gt(a, b).template to<T>(); }},
+      {"ge", [](const Tensor<T>& a, const Tensor<T>& b) { return nabla::ge(a, b).template to<T>(); }},
   };
 }
 
@@ -647,7 +648,7 @@ TEST_CASE("integer tensors use the scalar path", "[elementwise]") {
   CHECK(nabla::maximum(a, I{0}).to_vector() == std::vector<I>{1, 0, 3, 0, 5, 0});
   CHECK(nabla::abs(a).to_vector() == std::vector<I>{1, 2, 3, 4, 5, 6});
   CHECK(nabla::relu(a).to_vector() == std::vector<I>{1, 0, 3, 0, 5, 0});
-  CHECK(nabla::gt(a, I{0}).to_vector() == std::vector<I>{1, 0, 1, 0, 1, 0});
+  CHECK(nabla::gt(a, I{0}).to_vector() == std::vector<bool>{true, false, true, false, true, false});
   CHECK(nabla::where(nabla::gt(a, I{0}), a, b).to_vector() == std::vector<I>{1, 20, 3, 10, 5, 30});
   CHECK((-a.t()).to_vector() == std::vector<I>{-1, 4, 2, -5, -3, 6});
   const Tensor<std::int32_t> c(Shape{3}, {7, 8, 9});

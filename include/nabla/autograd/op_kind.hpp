@@ -18,7 +18,8 @@ namespace nabla {
   X(softmax) X(log_softmax) X(conv2d) X(max_pool2d) X(avg_pool2d) X(adaptive_avg_pool2d) X(dropout)           \
   X(batch_norm) X(cross_entropy) X(nll_loss) X(mse_loss) X(l1_loss) X(bce_with_logits)                      \
   X(clamp_min) X(clamp_max) X(cumsum) X(cumprod) X(trace) X(gather) X(scatter_add) X(index_select)             \
-  X(index_add) X(flip) X(roll) X(tril) X(triu) X(diag) X(custom)
+  X(index_add) X(flip) X(roll) X(tril) X(triu) X(diag) X(prod) X(sort) X(topk) X(repeat) X(norm)        \
+  X(bmm) X(einsum) X(masked_fill) X(masked_select) X(index) X(custom)
 
 enum class OpKind : std::uint8_t {
 #define NABLA_OP_KIND_ENUM(name) name,

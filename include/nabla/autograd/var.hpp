@@ -97,6 +97,24 @@ class Var {
     Tape<T>::current().backward(node_.get(), grad_output, retain_graph, nullptr);
   }
 
+  // v[i]: the sub-tensor at index i of the first axis (recorded as select).
+  Var operator[](std::int64_t i) const { return detail::methods::method_select(*this, 0, i); }
+
+  NABLA_TENSOR_METHODS
+
+  // v += u is v = v + u: the handle moves to the new value and the old one
+  // stays on the tape, so accumulating a loss (loss += term) is recorded as
+  // PyTorch records it. Other handles to the old value keep seeing it
+  // (PyTorch would change them in place).
+  template <class U>
+  Var& operator+=(const U& other) { return *this = *this + other; }
+  template <class U>
+  Var& operator-=(const U& other) { return *this = *this - other; }
+  template <class U>
+  Var& operator*=(const U& other) { return *this = *this * other; }
+  template <class U>
+  Var& operator/=(const U& other) { return *this = *this / other; }
+
   bool is_same(const Var& other) const noexcept { return node_.get() == other.node_.get(); }
   detail::VarNode<T>* node() const noexcept { return node_.get(); }
   const detail::NodeRef<T>& node_ref() const noexcept { return node_; }

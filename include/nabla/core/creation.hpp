@@ -2,8 +2,10 @@
 // eye, rand, randn, *_like.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "nabla/core/error.hpp"
 #include "nabla/core/random.hpp"
@@ -102,23 +104,49 @@ Tensor<T> arange(T end) {
   return arange<T>(T{0}, end, T{1});
 }
 
-// `steps` evenly spaced values from start to end inclusive.
+// `steps` evenly spaced values from start to end inclusive, computed as
+// torch.linspace does: the first half counts up from start, the second half
+// down from end, so both ends are exact. Integer results are the exact
+// values start + i * (end - start) / (steps - 1) truncated toward zero:
+// torch steps in floating point (its value at an exact integer can land just
+// below it, and its vectorised loop truncates the start of each SIMD block),
+// so its integer results can differ by one.
 template <class T = float>
 Tensor<T> linspace(T start, T end, std::int64_t steps) {
   if (steps < 0) throw ValueError(detail::message("linspace: steps must be non-negative, got ", steps));
   Tensor<T> t = Tensor<T>::empty(Shape{steps});
   T* d = t.data();
-  const double delta = steps > 1 ? (static_cast<double>(end) - start) / static_cast<double>(steps - 1) : 0.0;
-  for (std::int64_t i = 0; i < steps; ++i) d[i] = static_cast<T>(start + delta * static_cast<double>(i));
+  if (steps == 1) d[0] = start;
+  if (steps <= 1) return t;
+  if constexpr (std::is_integral_v<T>) {
+    const __int128 den = steps - 1;
+    for (std::int64_t i = 0; i < steps; ++i) {
+      const __int128 num = static_cast<__int128>(start) * den + (static_cast<__int128>(end) - start) * i;
+      d[i] = static_cast<T>(num / den);  // C++ division truncates toward zero
+    }
+    return t;
+  }
+  using Step = std::conditional_t<std::is_integral_v<T>, double, T>;
+  const Step step = (static_cast<Step>(end) - static_cast<Step>(start)) / static_cast<Step>(steps - 1);
+  const std::int64_t halfway = steps / 2;
+  for (std::int64_t i = 0; i < steps; ++i) {
+    d[i] = i < halfway ? static_cast<T>(start + step * static_cast<Step>(i))
+                       : static_cast<T>(end - step * static_cast<Step>(steps - i - 1));
+  }
   return t;
 }
 
-// The n x n identity matrix.
+// The n x m matrix with ones on the main diagonal (m = n: the identity).
+template <class T = float>
+Tensor<T> eye(std::int64_t n, std::int64_t m) {
+  if (n < 0 || m < 0) throw ValueError(detail::message("eye: sizes must be non-negative, got ", n, " x ", m));
+  Tensor<T> t = zeros<T>(Shape{n, m});
+  for (std::int64_t i = 0; i < std::min(n, m); ++i) t.data()[i * m + i] = T{1};
+  return t;
+}
 template <class T = float>
 Tensor<T> eye(std::int64_t n) {
-  Tensor<T> t = zeros<T>(Shape{n, n});
-  for (std::int64_t i = 0; i < n; ++i) t.data()[i * n + i] = T{1};
-  return t;
+  return eye<T>(n, n);
 }
 
 // Uniform in [low, high).

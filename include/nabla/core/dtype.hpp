@@ -17,7 +17,9 @@ using signed_of_size = std::conditional_t<
 template <class A, class B>
 struct promote_types {
   static_assert(std::is_arithmetic_v<A> && std::is_arithmetic_v<B>);
-  using type = std::conditional_t<
+  // bool is the lowest category: any other type wins (bool + int8 is int8).
+  using type = std::conditional_t<std::is_same_v<A, bool>, B, std::conditional_t<std::is_same_v<B, bool>, A,
+      std::conditional_t<
       std::is_floating_point_v<A> || std::is_floating_point_v<B>,
       // Floating wins over integer; between two floating types the wider one.
       std::conditional_t<std::is_floating_point_v<A> && std::is_floating_point_v<B>,
@@ -28,7 +30,7 @@ struct promote_types {
       std::conditional_t<std::is_signed_v<A> == std::is_signed_v<B>, std::conditional_t<(sizeof(A) >= sizeof(B)), A, B>,
                          std::conditional_t<std::is_signed_v<A>,
                                             std::conditional_t<(sizeof(A) > sizeof(B)), A, signed_of_size<2 * sizeof(B)>>,
-                                            std::conditional_t<(sizeof(B) > sizeof(A)), B, signed_of_size<2 * sizeof(A)>>>>>;
+                                            std::conditional_t<(sizeof(B) > sizeof(A)), B, signed_of_size<2 * sizeof(A)>>>>>>>;
 };
 
 }  // namespace detail
@@ -45,8 +47,11 @@ using promote_t = typename detail::promote_types<A, B>::type;
 // default floating type, float (Tensor<int64_t> * 0.5 is Tensor<float>);
 // otherwise the tensor's type is kept (Tensor<float> * 0.5 stays float,
 // Tensor<uint8_t> + 300 stays uint8, as in PyTorch).
+// A bool tensor with an integer scalar is int64, as in PyTorch.
 template <class T, class S>
-using scalar_result_t = std::conditional_t<std::is_integral_v<T> && std::is_floating_point_v<S>, float, T>;
+using scalar_result_t = std::conditional_t<
+    std::is_integral_v<T> && std::is_floating_point_v<S>, float,
+    std::conditional_t<std::is_same_v<T, bool> && std::is_integral_v<S> && !std::is_same_v<S, bool>, std::int64_t, T>>;
 
 // True division (`/`, div) of integers is floating, as in PyTorch: int64 / int64
 // is float. floor_divide keeps integers.

@@ -35,7 +35,7 @@ enum class NumberStyle { integer_valued, fixed, scientific };
 // get nabla's own name.
 template <class T>
 const char* dtype_suffix() {
-  if constexpr (std::is_same_v<T, float>) {
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, bool>) {
     return nullptr;
   } else if constexpr (std::is_same_v<T, double>) {
     return "torch.float64";
@@ -57,7 +57,9 @@ const char* dtype_suffix() {
 template <class T>
 std::string format_number(T value, NumberStyle style, int precision) {
   char buf[64];
-  if constexpr (std::is_integral_v<T>) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return value ? "True" : "False";
+  } else if constexpr (std::is_integral_v<T>) {
     std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value));
   } else {
     const double v = static_cast<double>(value);
@@ -103,7 +105,7 @@ class TensorPrinter {
     if (const char* name = dtype_suffix<T>()) {
       suffixes.push_back(std::string("dtype=") + name);
     } else if (tensor_.numel() == 0 && !std::is_same_v<T, float>) {
-      suffixes.push_back("dtype=torch.int64");
+      suffixes.push_back(std::is_same_v<T, bool> ? "dtype=torch.bool" : "dtype=torch.int64");
     }
     out << with_suffixes(body.str(), suffixes);
   }

@@ -2,11 +2,24 @@
 // the explicit source of randomness for factories, init and shuffling.
 #pragma once
 
+#include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <numbers>
 
 namespace nabla {
+
+// Everything that determines a Generator's future output: restoring it with
+// Generator::set_state continues the sequence bit for bit, including a
+// normal() value kept from the last Box-Muller pair.
+struct GeneratorState {
+  std::array<std::uint64_t, 4> words{};  // xoshiro256** state
+  std::uint64_t seed = 0;                // what initial_seed() reports
+  bool has_spare_normal = false;
+  double spare_normal = 0.0;
+  bool operator==(const GeneratorState&) const = default;
+};
 
 class Generator {
  public:
@@ -26,6 +39,22 @@ class Generator {
     has_spare_normal_ = false;
   }
   std::uint64_t initial_seed() const noexcept { return seed_; }
+
+  // Saves and restores the position in the sequence (for checkpoints).
+  GeneratorState state() const noexcept {
+    GeneratorState out;
+    for (std::size_t i = 0; i < 4; ++i) out.words[i] = state_[i];
+    out.seed = seed_;
+    out.has_spare_normal = has_spare_normal_;
+    out.spare_normal = has_spare_normal_ ? spare_normal_ : 0.0;
+    return out;
+  }
+  void set_state(const GeneratorState& s) noexcept {
+    for (std::size_t i = 0; i < 4; ++i) state_[i] = s.words[i];
+    seed_ = s.seed;
+    has_spare_normal_ = s.has_spare_normal;
+    spare_normal_ = s.spare_normal;
+  }
 
   std::uint64_t next_u64() noexcept {
     const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;

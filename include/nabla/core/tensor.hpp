@@ -69,10 +69,95 @@ inline constexpr bool is_initializer_list<std::initializer_list<U>> = true;
 template <class T, std::size_t Rank>
 using NestedList = typename detail::NestedInit<T, Rank>::type;
 
+class TensorIndex;  // ops/indexing.hpp: one item of t.index({...})
+
+namespace detail {
+template <class>
+inline constexpr bool dependent_false = false;
+}  // namespace detail
+
+// Methods such as t.sum() and t += u call the free functions of ops/ (found
+// by argument-dependent lookup where they are used), so this header stays
+// light; without their header the call names the one to include.
+#define NABLA_FORWARD_METHOD(method, function, header)                                             \
+  template <class Self, class... Args>                                                            \
+  decltype(auto) method_##method(const Self& self, Args&&... args) {                              \
+    if constexpr (requires { function(self, std::forward<Args>(args)...); }) {                    \
+      return function(self, std::forward<Args>(args)...);                                         \
+    } else {                                                                                      \
+      static_assert(dependent_false<Self>, "the method " #method "() calls nabla::" #function     \
+                                           "(): include " header " or <nabla/nabla.hpp>, and "    \
+                                           "check the arguments");                                \
+    }                                                                                             \
+  }
+
+namespace detail::methods {
+NABLA_FORWARD_METHOD(sum, sum, "<nabla/ops/reduce.hpp>")
+NABLA_FORWARD_METHOD(mean, mean, "<nabla/ops/reduce.hpp>")
+NABLA_FORWARD_METHOD(prod, prod, "<nabla/ops/reduce.hpp>")
+NABLA_FORWARD_METHOD(max, max, "<nabla/ops/reduce.hpp>")
+NABLA_FORWARD_METHOD(min, min, "<nabla/ops/reduce.hpp>")
+NABLA_FORWARD_METHOD(argmax, argmax, "<nabla/ops/reduce.hpp>")
+NABLA_FORWARD_METHOD(argmin, argmin, "<nabla/ops/reduce.hpp>")
+NABLA_FORWARD_METHOD(exp, exp, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(log, log, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(sqrt, sqrt, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(abs, abs, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(tanh, tanh, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(sigmoid, sigmoid, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(relu, relu, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(pow, pow, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(clamp, clamp, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(matmul, matmul, "<nabla/ops/linalg.hpp>")
+NABLA_FORWARD_METHOD(softmax, softmax, "<nabla/ops/nn.hpp>")
+NABLA_FORWARD_METHOD(log_softmax, log_softmax, "<nabla/ops/nn.hpp>")
+NABLA_FORWARD_METHOD(any, any, "<nabla/ops/compare.hpp>")
+NABLA_FORWARD_METHOD(all, all, "<nabla/ops/compare.hpp>")
+NABLA_FORWARD_METHOD(norm, norm, "<nabla/ops/sort.hpp>")
+NABLA_FORWARD_METHOD(index, index, "<nabla/ops/indexing.hpp>")
+NABLA_FORWARD_METHOD(index_put_, index_put_, "<nabla/ops/indexing.hpp>")
+NABLA_FORWARD_METHOD(add_, add_, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(sub_, sub_, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(mul_, mul_, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(div_, div_, "<nabla/ops/elementwise.hpp>")
+NABLA_FORWARD_METHOD(select, select, "<nabla/autograd/rules/shape.hpp>")
+}  // namespace detail::methods
+#undef NABLA_FORWARD_METHOD
+
+// The methods that forward to free functions, for Tensor and Var alike
+// (expanded inside both classes; not for use elsewhere):
+// t.sum(), t.sum(axis, keepdim), t.exp(), t.matmul(u), ...
+#define NABLA_TENSOR_METHODS                                                                       \
+  template <class... Args> decltype(auto) sum(Args&&... a) const { return detail::methods::method_sum(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) mean(Args&&... a) const { return detail::methods::method_mean(*this, std::forward<Args>(a)...); }   \
+  template <class... Args> decltype(auto) prod(Args&&... a) const { return detail::methods::method_prod(*this, std::forward<Args>(a)...); }   \
+  template <class... Args> decltype(auto) max(Args&&... a) const { return detail::methods::method_max(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) min(Args&&... a) const { return detail::methods::method_min(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) argmax(Args&&... a) const { return detail::methods::method_argmax(*this, std::forward<Args>(a)...); } \
+  template <class... Args> decltype(auto) argmin(Args&&... a) const { return detail::methods::method_argmin(*this, std::forward<Args>(a)...); } \
+  template <class... Args> decltype(auto) exp(Args&&... a) const { return detail::methods::method_exp(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) log(Args&&... a) const { return detail::methods::method_log(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) sqrt(Args&&... a) const { return detail::methods::method_sqrt(*this, std::forward<Args>(a)...); }   \
+  template <class... Args> decltype(auto) abs(Args&&... a) const { return detail::methods::method_abs(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) tanh(Args&&... a) const { return detail::methods::method_tanh(*this, std::forward<Args>(a)...); }   \
+  template <class... Args> decltype(auto) sigmoid(Args&&... a) const { return detail::methods::method_sigmoid(*this, std::forward<Args>(a)...); } \
+  template <class... Args> decltype(auto) relu(Args&&... a) const { return detail::methods::method_relu(*this, std::forward<Args>(a)...); }   \
+  template <class... Args> decltype(auto) pow(Args&&... a) const { return detail::methods::method_pow(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) clamp(Args&&... a) const { return detail::methods::method_clamp(*this, std::forward<Args>(a)...); } \
+  template <class... Args> decltype(auto) matmul(Args&&... a) const { return detail::methods::method_matmul(*this, std::forward<Args>(a)...); } \
+  template <class... Args> decltype(auto) softmax(Args&&... a) const { return detail::methods::method_softmax(*this, std::forward<Args>(a)...); } \
+  template <class... Args> decltype(auto) log_softmax(Args&&... a) const { return detail::methods::method_log_softmax(*this, std::forward<Args>(a)...); } \
+  template <class... Args> decltype(auto) any(Args&&... a) const { return detail::methods::method_any(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) all(Args&&... a) const { return detail::methods::method_all(*this, std::forward<Args>(a)...); }     \
+  template <class... Args> decltype(auto) norm(Args&&... a) const { return detail::methods::method_norm(*this, std::forward<Args>(a)...); }   \
+  /* t.index({0, Slice(1, None, 2), mask}) as t[0, 1::2, mask] in PyTorch (ops/indexing.hpp). */ \
+  template <class I = TensorIndex> decltype(auto) index(std::initializer_list<std::type_identity_t<I>> items) const { return detail::methods::method_index(*this, items); } \
+  std::int64_t dim() const { return static_cast<std::int64_t>(ndim()); }
+
 template <class T>
 class Tensor {
-  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>,
-                "nabla::Tensor<T> holds arithmetic element types (float, double, integers)");
+  static_assert(std::is_arithmetic_v<T>,
+                "nabla::Tensor<T> holds arithmetic element types (float, double, integers, bool)");
 
  public:
   using value_type = T;
@@ -89,7 +174,11 @@ class Tensor {
       throw ShapeError(detail::message("Tensor: shape ", to_string(shape_), " needs ", numel(),
                                        " values but ", values.size(), " were given"));
     }
-    if (!values.empty()) std::memcpy(data(), values.data(), values.size() * sizeof(T));
+    if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> is packed bits
+      for (std::size_t i = 0; i < values.size(); ++i) data()[i] = values[i];
+    } else if (!values.empty()) {
+      std::memcpy(data(), values.data(), values.size() * sizeof(T));
+    }
   }
 
   // A tensor from nested braces, as torch.tensor([[1, 2], [3, 4]]) in
@@ -177,9 +266,13 @@ class Tensor {
   T* data() const noexcept { return reinterpret_cast<T*>(storage_.data()) + offset_; }
 
   bool is_contiguous() const noexcept {
+    // No elements: any strides will do (checked first: the running product
+    // of huge extents before a zero would overflow).
+    for (std::int64_t extent : shape_) {
+      if (extent == 0) return true;
+    }
     std::int64_t expected = 1;
     for (std::size_t i = shape_.size(); i-- > 0;) {
-      if (shape_[i] == 0) return true;  // no elements: any strides will do
       if (shape_[i] == 1) continue;
       if (strides_[i] != expected) return false;
       expected *= shape_[i];
@@ -213,8 +306,45 @@ class Tensor {
   // The elements in row-major order.
   std::vector<T> to_vector() const {
     std::vector<T> out(static_cast<std::size_t>(numel()));
-    if (!out.empty()) contiguous_into(out.data());
+    if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> is packed bits
+      const Tensor packed = contiguous();
+      for (std::size_t i = 0; i < out.size(); ++i) out[i] = packed.data()[i];
+    } else if (!out.empty()) {
+      contiguous_into(out.data());
+    }
     return out;
+  }
+
+  // t[i]: the sub-tensor at index i of the first axis, a view (negative i
+  // counts from the end), as in PyTorch.
+  Tensor operator[](std::int64_t i) const { return select(0, i); }
+
+  NABLA_TENSOR_METHODS
+
+  // t.index_put_({...}, value): writes value (a scalar or a tensor that
+  // broadcasts to t.index({...})'s shape) where t.index({...}) reads.
+  template <class V, class I = TensorIndex>
+  const Tensor& index_put_(std::initializer_list<std::type_identity_t<I>> items, const V& value) const {
+    detail::methods::method_index_put_(*this, items, value);
+    return *this;
+  }
+
+  // In place, as in PyTorch: t += u broadcasts u to t's shape and keeps t's
+  // layout; the version counter is bumped so autograd notices. A value of
+  // another type is converted to T first, except where PyTorch refuses
+  // (a floating value into an integer tensor), which does not compile.
+  template <class U>
+  const Tensor& operator+=(const U& other) const { return compound(other, [](const Tensor& d, const auto& v) { detail::methods::method_add_(d, v); }); }
+  template <class U>
+  const Tensor& operator-=(const U& other) const { return compound(other, [](const Tensor& d, const auto& v) { detail::methods::method_sub_(d, v); }); }
+  template <class U>
+  const Tensor& operator*=(const U& other) const { return compound(other, [](const Tensor& d, const auto& v) { detail::methods::method_mul_(d, v); }); }
+  template <class U>
+  const Tensor& operator/=(const U& other) const {
+    static_assert(std::is_floating_point_v<T>,
+                  "Tensor /= : true division of an integer tensor gives floats, which cannot be stored in "
+                  "place (PyTorch refuses too); use floor_divide or t = t / u");
+    return compound(other, [](const Tensor& d, const auto& v) { detail::methods::method_div_(d, v); });
   }
 
   // --- Copies -------------------------------------------------------------
@@ -426,6 +556,26 @@ class Tensor {
   }
 
  private:
+  template <class U, class Op>
+  const Tensor& compound(const U& other, Op op) const {
+    static_assert(!std::is_same_v<T, bool>, "Tensor<bool>: arithmetic in place is not defined; convert with to<U>()");
+    if constexpr (std::is_arithmetic_v<U>) {
+      static_assert(!(std::is_integral_v<T> && std::is_floating_point_v<U>),
+                    "a floating value cannot be added into an integer tensor in place (PyTorch refuses too)");
+      op(*this, static_cast<T>(other));
+    } else {
+      using V = typename U::value_type;
+      static_assert(!(std::is_integral_v<T> && std::is_floating_point_v<V>),
+                    "a floating tensor cannot be added into an integer tensor in place (PyTorch refuses too)");
+      if constexpr (std::is_same_v<V, T>) {
+        op(*this, other);
+      } else {
+        op(*this, other.template to<T>());
+      }
+    }
+    return *this;
+  }
+
   template <class L>
   static void flatten_nested(const L& list, std::size_t depth, std::int64_t* extents, bool* seen,
                              std::vector<T>& flat) {

@@ -1,7 +1,9 @@
 // Saving and loading a module's weights (PyTorch state_dict names, in the
-// safetensors format) and training checkpoints (module plus optimizer state).
+// safetensors format) and training checkpoints (module, optimizer state and
+// optionally generator states).
 //
-// Works with any module type M offering
+// Works with nn::Module (through its state_dict(), so file names are the
+// in-memory state_dict's) and with any module type M offering
 //   named_parameters() -> std::vector<std::pair<std::string, Var<T>>>
 //   named_buffers()    -> std::vector<std::pair<std::string, Tensor<T>>>
 // and any optimizer type O offering
@@ -10,6 +12,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -21,8 +25,10 @@
 #include <vector>
 
 #include "nabla/core/error.hpp"
+#include "nabla/core/random.hpp"
 #include "nabla/core/tensor.hpp"
 #include "nabla/io/safetensors.hpp"
+#include "nabla/nn/state_dict.hpp"
 
 namespace nabla::io {
 
@@ -32,12 +38,9 @@ struct LoadOptions {
   bool strict = true;
 };
 
-// Names that did not match (always empty after a strict load).
-struct LoadReport {
-  std::vector<std::string> missing;     // in the module, not in the file
-  std::vector<std::string> unexpected;  // in the file, not in the module
-  bool complete() const noexcept { return missing.empty() && unexpected.empty(); }
-};
+// Names that did not match (always empty after a strict load); the same
+// report as Module::load_state_dict's.
+using LoadReport = nn::LoadReport;
 
 namespace detail {
 
@@ -47,15 +50,20 @@ using module_scalar_t =
     typename std::decay_t<decltype(std::declval<const M&>().named_parameters().front().second.value())>::value_type;
 
 template <class T>
-using StateList = std::vector<std::pair<std::string, Tensor<T>>>;
+using StateList = nn::StateDict<T>;
 
-// Parameters then buffers, under their state_dict names.
+// The module's state_dict() when it has one (nn::Module), else parameters
+// then buffers, under their state_dict names.
 template <class M>
 StateList<module_scalar_t<M>> module_state(const M& module) {
-  StateList<module_scalar_t<M>> out;
-  for (const auto& [name, param] : module.named_parameters()) out.emplace_back(name, param.value());
-  for (const auto& [name, buffer] : module.named_buffers()) out.emplace_back(name, buffer);
-  return out;
+  if constexpr (requires { module.state_dict(); }) {
+    return module.state_dict();
+  } else {
+    StateList<module_scalar_t<M>> out;
+    for (const auto& [name, param] : module.named_parameters()) out.emplace_back(name, param.value());
+    for (const auto& [name, buffer] : module.named_buffers()) out.emplace_back(name, buffer);
+    return out;
+  }
 }
 
 inline bool is_counter_name(const std::string& name) {
@@ -81,68 +89,22 @@ void append_state(NamedTensors& out, const StateList<T>& state, const std::strin
   }
 }
 
-inline std::string name_list(const std::vector<std::string>& names) {
-  std::string out;
-  const std::size_t shown = std::min<std::size_t>(names.size(), 20);
-  for (std::size_t i = 0; i < shown; ++i) out += (i ? ", " : "") + names[i];
-  if (names.size() > shown) out += message(", ... (", names.size() - shown, " more)");
-  return out;
-}
+inline std::string name_list(const std::vector<std::string>& names) { return nabla::detail::state_name_list(names); }
 
-// A validated load: every destination with its converted source. Applying
-// it cannot fail, so nothing is written until every check has passed.
 template <class T>
-struct LoadPlan {
-  std::vector<std::pair<Tensor<T>, Tensor<T>>> copies;  // (destination, source)
-  LoadReport report;
+using LoadPlan = nabla::detail::StateLoadPlan<T>;
 
-  void apply() const {
-    for (const auto& [dst, src] : copies) dst.copy_(src);
-  }
-};
-
-// Matches `state` against `file` entries (a name -> tensor map) and checks
-// names, shapes and dtypes; throws IOError naming `path` on any problem.
+// Matches `state` against `file` entries (a name -> tensor map) with the
+// checks Module::load_state_dict makes; throws IOError naming `path` and
+// every problem.
 template <class T>
 LoadPlan<T> plan_load(const StateList<T>& state, const std::map<std::string, const TensorVariant*>& file,
                       const LoadOptions& options, const char* op, const std::string& path) {
-  LoadPlan<T> plan;
-  std::map<std::string, bool> matched;
-  for (const auto& [name, dst] : state) {
-    if (!matched.emplace(name, false).second) {
-      throw ValueError(message(op, ": the module has two entries named '", name, "'"));
-    }
-    const auto found = file.find(name);
-    if (found == file.end()) {
-      plan.report.missing.push_back(name);
-      continue;
-    }
-    matched[name] = true;
-    const TensorVariant& src = *found->second;
-    const Shape& src_shape = shape_of(src);
-    // One-element tensors match whatever their rank ([] and [1]), as
-    // PyTorch's load_state_dict allows for old 0-d buffers.
-    const bool same = src_shape == dst.shape() || (src_shape.numel() == 1 && dst.numel() == 1);
-    if (!same) {
-      throw IOError(message(op, ": ", path, ": shape mismatch for '", name, "': the file has ", to_string(src_shape),
-                            ", the module has ", to_string(dst.shape())));
-    }
-    plan.copies.emplace_back(dst, tensor_as<T>(src).reshape(dst.shape()));
-  }
-  for (const auto& [name, tensor] : file) {
-    if (!matched.count(name)) plan.report.unexpected.push_back(name);
-  }
-  if (options.strict && !plan.report.complete()) {
-    std::string problem = "the file does not match the module:";
-    if (!plan.report.missing.empty()) {
-      problem += message(" missing ", plan.report.missing.size(), " (", name_list(plan.report.missing), ")");
-      if (!plan.report.unexpected.empty()) problem += ";";
-    }
-    if (!plan.report.unexpected.empty()) {
-      problem += message(" unexpected ", plan.report.unexpected.size(), " (", name_list(plan.report.unexpected), ")");
-    }
-    throw IOError(message(op, ": ", path, ": ", problem, "; nothing was loaded (LoadOptions{.strict = false} loads the names that match)"));
-  }
+  LoadPlan<T> plan = nabla::detail::plan_state_load<T>(
+      state, file, [](const TensorVariant& t) -> const Shape& { return shape_of(t); },
+      [](const TensorVariant& t) { return tensor_as<T>(t); }, op, "the file");
+  const std::string problems = plan.problems(options.strict, "the file", "LoadOptions{.strict = false}");
+  if (!problems.empty()) throw IOError(message(op, ": ", path, ": ", problems));
   return plan;
 }
 
@@ -175,29 +137,81 @@ LoadReport load_weights(M& module, const std::string& path, LoadOptions options 
   return plan.report;
 }
 
-// Writes the module's state (as "model.<name>") and the optimizer's
-// state_dict (as "optim.<name>") to one safetensors file, atomically.
-template <class M, class O>
-void save_checkpoint(const std::string& path, const M& module, const O& optimizer) {
+namespace detail {
+
+// A generator's state as the I64 entry "rng.<i>" of shape [7]: the four
+// state words, the seed, has_spare_normal and the spare normal's bits.
+inline Tensor<std::int64_t> generator_entry(const Generator& gen) {
+  const GeneratorState st = gen.state();
+  Tensor<std::int64_t> out = Tensor<std::int64_t>::empty(Shape{7});
+  std::int64_t* w = out.data();
+  for (std::size_t i = 0; i < 4; ++i) w[i] = std::bit_cast<std::int64_t>(st.words[i]);
+  w[4] = std::bit_cast<std::int64_t>(st.seed);
+  w[5] = st.has_spare_normal ? 1 : 0;
+  w[6] = std::bit_cast<std::int64_t>(st.spare_normal);
+  return out;
+}
+
+inline GeneratorState generator_from_entry(const TensorVariant& entry, const std::string& name, const char* op,
+                                           const std::string& path) {
+  const Tensor<std::int64_t>* t = std::get_if<Tensor<std::int64_t>>(&entry);
+  if (t == nullptr || !(t->shape() == Shape{7})) {
+    throw IOError(message(op, ": ", path, ": entry '", name, "' is not a generator state (expected I64 of shape [7], got ",
+                          dtype_name(dtype_of(entry)), " ", to_string(shape_of(entry)), ")"));
+  }
+  const Tensor<std::int64_t> c = t->contiguous();
+  const std::int64_t* w = c.data();
+  GeneratorState st;
+  for (std::size_t i = 0; i < 4; ++i) st.words[i] = std::bit_cast<std::uint64_t>(w[i]);
+  st.seed = std::bit_cast<std::uint64_t>(w[4]);
+  st.has_spare_normal = w[5] != 0;
+  st.spare_normal = std::bit_cast<double>(w[6]);
+  if (st.words == std::array<std::uint64_t, 4>{} || (w[5] != 0 && w[5] != 1)) {
+    throw IOError(message(op, ": ", path, ": entry '", name, "' is not a valid generator state"));
+  }
+  return st;
+}
+
+}  // namespace detail
+
+// Writes the module's state (as "model.<name>"), the optimizer's state_dict
+// (as "optim.<name>") and the state of each generator given (as "rng.0",
+// "rng.1", ... in argument order) to one safetensors file, atomically.
+// Saving the generators that dropout and shuffling draw from lets a resumed
+// run continue bit for bit.
+template <class M, class O, class... G>
+  requires(std::is_same_v<G, Generator> && ...)
+void save_checkpoint(const std::string& path, const M& module, const O& optimizer, const G&... generators) {
   using T = detail::module_scalar_t<M>;
   NamedTensors tensors;
   detail::append_state(tensors, detail::module_state(module), "model.");
   const detail::StateList<T> optim_state = optimizer.state_dict();
   for (const auto& [name, tensor] : optim_state) tensors.emplace_back("optim." + name, tensor);
-  detail::write(path, tensors, Metadata{{"format", "nabla-checkpoint"}, {"version", "1"}}, "save_checkpoint");
+  [[maybe_unused]] std::size_t index = 0;
+  ((tensors.emplace_back("rng." + std::to_string(index++), detail::generator_entry(generators))), ...);
+  // Version 1 files (no generators) stay what older nabla wrote and reads.
+  const char* version = sizeof...(G) > 0 ? "2" : "1";
+  detail::write(path, tensors, Metadata{{"format", "nabla-checkpoint"}, {"version", version}}, "save_checkpoint");
 }
 
 // Restores a checkpoint written by save_checkpoint: the module's values in
-// place and the optimizer's state through load_state_dict. The file and
-// the module's names and shapes are checked first and the optimizer's state
-// is handed over before the module is written, so an error leaves the module
-// unchanged. Entries with neither prefix are unexpected.
-template <class M, class O>
-LoadReport load_checkpoint(const std::string& path, M& module, O& optimizer, LoadOptions options = {}) {
+// place, the optimizer's state through load_state_dict and, for each
+// generator given, its state from "rng.<i>". The file, the module's names
+// and shapes and the generator entries are checked first, and the
+// optimizer's state is handed over before anything else is written, so an
+// error leaves module and generators unchanged. Entries with no known
+// prefix, and "rng.<i>" entries beyond the generators given, are
+// unexpected; a generator without an entry is missing (as "rng.<i>"), and
+// is left as it is by a non-strict load. Checkpoints written without
+// generators load as before.
+template <class M, class O, class... G>
+  requires(std::is_same_v<G, Generator> && ...)
+LoadReport load_checkpoint(const std::string& path, M& module, O& optimizer, LoadOptions options, G&... generators) {
   using T = detail::module_scalar_t<M>;
   const char* op = "load_checkpoint";
   const SafetensorsFile file = detail::read_file(path, op);
   std::map<std::string, const TensorVariant*> model_entries;
+  std::map<std::string, const TensorVariant*> rng_entries;
   detail::StateList<T> optim_state;
   std::vector<std::string> stray;
   for (const auto& [name, tensor] : file.tensors) {
@@ -205,6 +219,8 @@ LoadReport load_checkpoint(const std::string& path, M& module, O& optimizer, Loa
       model_entries.emplace(name.substr(6), &tensor);
     } else if (name.rfind("optim.", 0) == 0) {
       optim_state.emplace_back(name.substr(6), tensor_as<T>(tensor));
+    } else if (name.rfind("rng.", 0) == 0) {
+      rng_entries.emplace(name, &tensor);
     } else {
       stray.push_back(name);
     }
@@ -213,13 +229,49 @@ LoadReport load_checkpoint(const std::string& path, M& module, O& optimizer, Loa
     throw IOError(nabla::detail::message(op, ": ", path, ": entries without a 'model.' or 'optim.' prefix: ",
                                          detail::name_list(stray)));
   }
+  // Generator states, checked before anything is written.
+  std::vector<std::string> rng_missing;
+  std::vector<std::pair<Generator*, GeneratorState>> rng_states;
+  [[maybe_unused]] std::size_t index = 0;
+  [[maybe_unused]] auto plan_generator = [&](Generator& gen) {
+    const std::string name = "rng." + std::to_string(index++);
+    const auto found = rng_entries.find(name);
+    if (found == rng_entries.end()) {
+      rng_missing.push_back(name);
+      return;
+    }
+    rng_states.emplace_back(&gen, detail::generator_from_entry(*found->second, name, op, path));
+    rng_entries.erase(found);
+  };
+  (plan_generator(generators), ...);
+  for (const auto& entry : rng_entries) stray.push_back(entry.first);
+  if (options.strict && (!rng_missing.empty() || !rng_entries.empty())) {
+    std::string problem;
+    if (!rng_missing.empty()) problem += "no state for generator " + detail::name_list(rng_missing);
+    if (!rng_entries.empty()) {
+      std::vector<std::string> extra;
+      for (const auto& entry : rng_entries) extra.push_back(entry.first);
+      problem += std::string(problem.empty() ? "" : "; ") + "generator states without a generator to load them into: " +
+                 detail::name_list(extra);
+    }
+    throw IOError(nabla::detail::message(op, ": ", path, ": ", problem,
+                                         "; nothing was loaded (LoadOptions{.strict = false} loads what matches)"));
+  }
   detail::LoadPlan<T> plan = detail::plan_load<T>(detail::module_state(module), model_entries, options, op, path);
   for (auto& name : plan.report.missing) name = "model." + name;
   for (auto& name : plan.report.unexpected) name = "model." + name;
+  plan.report.missing.insert(plan.report.missing.end(), rng_missing.begin(), rng_missing.end());
   plan.report.unexpected.insert(plan.report.unexpected.end(), stray.begin(), stray.end());
   optimizer.load_state_dict(optim_state);
+  for (const auto& [gen, state] : rng_states) gen->set_state(state);
   plan.apply();
   return plan.report;
+}
+
+template <class M, class O, class... G>
+  requires(std::is_same_v<G, Generator> && ...)
+LoadReport load_checkpoint(const std::string& path, M& module, O& optimizer, G&... generators) {
+  return load_checkpoint(path, module, optimizer, LoadOptions{}, generators...);
 }
 
 }  // namespace nabla::io

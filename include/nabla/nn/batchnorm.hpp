@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "nabla/core/creation.hpp"
@@ -46,6 +47,9 @@ class BatchNormOptions {
 // statistics. Buffers are updated in place, so their handles stay valid.
 template <class T>
 class BatchNormBase : public Module<T> {
+  template <class>
+  friend class BatchNormBase;
+
  public:
   Var<T> forward(const Var<T>& x) override {
     check_input(x.shape());
@@ -61,6 +65,13 @@ class BatchNormBase : public Module<T> {
   }
 
   const BatchNormOptions& options() const noexcept { return options_; }
+  std::string name() const override { return name_; }
+  std::string extra_repr() const override {
+    const auto& o = options_;
+    return detail::message(o.num_features(), ", eps=", detail::python_float(o.eps()),
+                           ", momentum=", detail::python_float(o.momentum()), ", affine=", detail::python_bool(o.affine()),
+                           ", track_running_stats=", detail::python_bool(o.track_running_stats()));
+  }
   // Undefined unless affine.
   const Var<T>& weight() const noexcept { return weight_; }
   const Var<T>& bias() const noexcept { return bias_; }
@@ -94,6 +105,22 @@ class BatchNormBase : public Module<T> {
     }
   }
 
+  // A deep copy of `other` with element type T (see Cloneable).
+  template <class U>
+  BatchNormBase(const BatchNormBase<U>& other, detail::CopyTag)
+      : options_(other.options_), name_(other.name_), min_rank_(other.min_rank_), max_rank_(other.max_rank_) {
+    this->copy_registered_from(other);
+    if (options_.affine()) {
+      weight_ = this->local_parameter("weight");
+      bias_ = this->local_parameter("bias");
+    }
+    if (options_.track_running_stats()) {
+      running_mean_ = this->local_buffer("running_mean");
+      running_var_ = this->local_buffer("running_var");
+      num_batches_tracked_ = this->local_buffer("num_batches_tracked");
+    }
+  }
+
  private:
   void check_input(const Shape& shape) const {
     if (shape.size() < min_rank_ || shape.size() > max_rank_ || shape[1] != options_.num_features()) {
@@ -117,16 +144,24 @@ class BatchNormBase : public Module<T> {
 
 // Over [N, C] or [N, C, L].
 template <class T>
-class BatchNorm1d : public BatchNormBase<T> {
+class BatchNorm1d : public Cloneable<BatchNorm1d<T>, T, BatchNormBase<T>> {
+  using Base = Cloneable<BatchNorm1d<T>, T, BatchNormBase<T>>;
+
  public:
-  explicit BatchNorm1d(const BatchNormOptions& options) : BatchNormBase<T>(options, "BatchNorm1d", 2, 3) {}
+  explicit BatchNorm1d(const BatchNormOptions& options) : Base(options, "BatchNorm1d", 2, 3) {}
+  template <class U>
+  BatchNorm1d(const BatchNorm1d<U>& other, detail::CopyTag tag) : Base(other, tag) {}
 };
 
 // Over [N, C, H, W].
 template <class T>
-class BatchNorm2d : public BatchNormBase<T> {
+class BatchNorm2d : public Cloneable<BatchNorm2d<T>, T, BatchNormBase<T>> {
+  using Base = Cloneable<BatchNorm2d<T>, T, BatchNormBase<T>>;
+
  public:
-  explicit BatchNorm2d(const BatchNormOptions& options) : BatchNormBase<T>(options, "BatchNorm2d", 4, 4) {}
+  explicit BatchNorm2d(const BatchNormOptions& options) : Base(options, "BatchNorm2d", 4, 4) {}
+  template <class U>
+  BatchNorm2d(const BatchNorm2d<U>& other, detail::CopyTag tag) : Base(other, tag) {}
 };
 
 }  // namespace nabla::nn

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "nabla/core/error.hpp"
 #include "nabla/core/random.hpp"
@@ -62,7 +63,7 @@ class Conv2dOptions {
 };
 
 template <class T>
-class Conv2d : public Module<T> {
+class Conv2d : public Cloneable<Conv2d<T>, T> {
  public:
   // Weight [out, in / groups, kh, kw] and bias [out], initialised as
   // torch.nn.Conv2d: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
@@ -99,8 +100,29 @@ class Conv2d : public Module<T> {
       : Conv2d(Conv2dOptions(in_channels, out_channels, kernel_size)) {}
   Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size, Generator& gen)
       : Conv2d(Conv2dOptions(in_channels, out_channels, kernel_size), gen) {}
+  // A deep copy of `other` with element type T (see Cloneable).
+  template <class U>
+  Conv2d(const Conv2d<U>& other, detail::CopyTag) : options_(other.options()) {
+    this->copy_registered_from(other);
+    weight_ = this->local_parameter("weight");
+    if (options_.bias()) bias_ = this->local_parameter("bias");
+  }
 
   Var<T> forward(const Var<T>& x) override { return functional::conv2d(x, weight_, bias_, options_.params()); }
+  std::string name() const override { return "Conv2d"; }
+  // As torch's _ConvNd.extra_repr: padding, dilation, groups and bias only
+  // when they differ from the defaults.
+  std::string extra_repr() const override {
+    const auto& o = options_;
+    auto pair = [](Size2 s) { return detail::message("(", s.h, ", ", s.w, ")"); };
+    std::string out = detail::message(o.in_channels(), ", ", o.out_channels(), ", kernel_size=", pair(o.kernel_size()),
+                                      ", stride=", pair(o.stride()));
+    if (!(o.padding() == Size2(0))) out += ", padding=" + pair(o.padding());
+    if (!(o.dilation() == Size2(1))) out += ", dilation=" + pair(o.dilation());
+    if (o.groups() != 1) out += detail::message(", groups=", o.groups());
+    if (!o.bias()) out += ", bias=False";
+    return out;
+  }
 
   const Var<T>& weight() const noexcept { return weight_; }
   // Undefined when built with bias(false).

@@ -332,6 +332,20 @@ Var<T> nll_loss(const Var<T>& log_probs, const Tensor<std::int64_t>& labels, Red
   return nabla::nll_loss(log_probs, labels, reduction);
 }
 template <class T>
+Var<T> cross_entropy(const Var<T>& logits, const Tensor<std::int64_t>& labels, const Tensor<T>& weight,
+                     CrossEntropyOptions options = {}) {
+  return nabla::cross_entropy(logits, labels, weight, options);
+}
+template <class T>
+Var<T> nll_loss(const Var<T>& log_probs, const Tensor<std::int64_t>& labels, NLLLossOptions options) {
+  return nabla::nll_loss(log_probs, labels, options);
+}
+template <class T>
+Var<T> nll_loss(const Var<T>& log_probs, const Tensor<std::int64_t>& labels, const Tensor<T>& weight,
+                NLLLossOptions options = {}) {
+  return nabla::nll_loss(log_probs, labels, weight, options);
+}
+template <class T>
 Var<T> mse_loss(const Var<T>& pred, const Var<T>& target, Reduction reduction = Reduction::mean) {
   return nabla::mse_loss(pred, target, reduction);
 }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "nabla/core/error.hpp"
 #include "nabla/core/random.hpp"
@@ -14,7 +15,7 @@
 namespace nabla::nn {
 
 template <class T>
-class Linear : public Module<T> {
+class Linear : public Cloneable<Linear<T>, T> {
  public:
   // Weight [out, in] and bias [out], initialised as torch.nn.Linear:
   // kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)), for
@@ -39,8 +40,21 @@ class Linear : public Module<T> {
   }
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true)
       : Linear(in_features, out_features, bias, default_generator()) {}
+  // A deep copy of `other` with element type T (see Cloneable).
+  template <class U>
+  Linear(const Linear<U>& other, detail::CopyTag)
+      : in_features_(other.in_features()), out_features_(other.out_features()) {
+    this->copy_registered_from(other);
+    weight_ = this->local_parameter("weight");
+    if (other.bias().defined()) bias_ = this->local_parameter("bias");
+  }
 
   Var<T> forward(const Var<T>& x) override { return functional::linear(x, weight_, bias_); }
+  std::string name() const override { return "Linear"; }
+  std::string extra_repr() const override {
+    return detail::message("in_features=", in_features_, ", out_features=", out_features_,
+                           ", bias=", detail::python_bool(bias_.defined()));
+  }
 
   const Var<T>& weight() const noexcept { return weight_; }
   // Undefined when built without a bias.

@@ -12,35 +12,50 @@
 namespace nabla::nn {
 
 // Cross-entropy of logits [N, C] against integer labels [N] (log-softmax
-// fused in; optional label smoothing).
+// fused in; optional per-class weight [C], ignore_index and label
+// smoothing), as torch.nn.CrossEntropyLoss.
 template <class T>
 class CrossEntropyLoss {
  public:
   explicit CrossEntropyLoss(CrossEntropyOptions options = {}) : options_(options) {}
+  // The weight is copied, so later changes to the caller's tensor do not
+  // reach the loss.
+  explicit CrossEntropyLoss(const Tensor<T>& weight, CrossEntropyOptions options = {})
+      : options_(options), weight_(weight.defined() ? weight.clone() : Tensor<T>()) {}
   Var<T> forward(const Var<T>& logits, const Tensor<std::int64_t>& labels) const {
-    return cross_entropy(logits, labels, options_);
+    return cross_entropy(logits, labels, weight_, options_);
   }
   Var<T> operator()(const Var<T>& logits, const Tensor<std::int64_t>& labels) const { return forward(logits, labels); }
   const CrossEntropyOptions& options() const noexcept { return options_; }
+  // Undefined when built without one.
+  const Tensor<T>& weight() const noexcept { return weight_; }
 
  private:
   CrossEntropyOptions options_;
+  Tensor<T> weight_;
 };
 
-// Negative log-likelihood of log-probabilities [N, C] at labels [N].
+// Negative log-likelihood of log-probabilities [N, C] at labels [N]
+// (optional per-class weight [C] and ignore_index), as torch.nn.NLLLoss.
 template <class T>
 class NLLLoss {
  public:
-  explicit NLLLoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
+  explicit NLLLoss(Reduction reduction = Reduction::mean) : options_{reduction} {}
+  explicit NLLLoss(NLLLossOptions options) : options_(options) {}
+  explicit NLLLoss(const Tensor<T>& weight, NLLLossOptions options = {})
+      : options_(options), weight_(weight.defined() ? weight.clone() : Tensor<T>()) {}
   Var<T> forward(const Var<T>& log_probs, const Tensor<std::int64_t>& labels) const {
-    return nll_loss(log_probs, labels, reduction_);
+    return nll_loss(log_probs, labels, weight_, options_);
   }
   Var<T> operator()(const Var<T>& log_probs, const Tensor<std::int64_t>& labels) const {
     return forward(log_probs, labels);
   }
+  const NLLLossOptions& options() const noexcept { return options_; }
+  const Tensor<T>& weight() const noexcept { return weight_; }
 
  private:
-  Reduction reduction_;
+  NLLLossOptions options_;
+  Tensor<T> weight_;
 };
 
 // Shared shape of the elementwise losses: prediction against a target of the

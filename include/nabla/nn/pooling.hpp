@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "nabla/core/error.hpp"
 #include "nabla/nn/functional.hpp"
@@ -48,11 +49,20 @@ inline void check_pool_options(const nn::Pool2dOptions& o, const char* name) {
 namespace nabla::nn {
 
 template <class T>
-class MaxPool2d : public Module<T> {
+class MaxPool2d : public Cloneable<MaxPool2d<T>, T> {
  public:
   explicit MaxPool2d(Pool2dOptions options) : options_(options) { detail::check_pool_options(options_, "MaxPool2d"); }
   MaxPool2d(std::int64_t kernel_size, std::int64_t stride, std::int64_t padding = 0)
       : MaxPool2d(Pool2dOptions(kernel_size).stride(stride).padding(padding)) {}
+  template <class U>
+  MaxPool2d(const MaxPool2d<U>& other, detail::CopyTag) : options_(other.options()) {
+    this->copy_registered_from(other);
+  }
+  std::string name() const override { return "MaxPool2d"; }
+  std::string extra_repr() const override {
+    return detail::message("kernel_size=", options_.kernel_size(), ", stride=", options_.stride(),
+                           ", padding=", options_.padding(), ", dilation=1, ceil_mode=False");
+  }
 
   Var<T> forward(const Var<T>& x) override {
     return functional::max_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding());
@@ -64,11 +74,20 @@ class MaxPool2d : public Module<T> {
 };
 
 template <class T>
-class AvgPool2d : public Module<T> {
+class AvgPool2d : public Cloneable<AvgPool2d<T>, T> {
  public:
   explicit AvgPool2d(Pool2dOptions options) : options_(options) { detail::check_pool_options(options_, "AvgPool2d"); }
   AvgPool2d(std::int64_t kernel_size, std::int64_t stride, std::int64_t padding = 0)
       : AvgPool2d(Pool2dOptions(kernel_size).stride(stride).padding(padding)) {}
+  template <class U>
+  AvgPool2d(const AvgPool2d<U>& other, detail::CopyTag) : options_(other.options()) {
+    this->copy_registered_from(other);
+  }
+  std::string name() const override { return "AvgPool2d"; }
+  std::string extra_repr() const override {
+    return detail::message("kernel_size=", options_.kernel_size(), ", stride=", options_.stride(),
+                           ", padding=", options_.padding());
+  }
 
   // Padded taps count in each window's divisor (count_include_pad = true).
   Var<T> forward(const Var<T>& x) override {
@@ -82,9 +101,23 @@ class AvgPool2d : public Module<T> {
 
 // Averages each plane over an out_h x out_w grid of near-equal cells.
 template <class T>
-class AdaptiveAvgPool2d : public Module<T> {
+class AdaptiveAvgPool2d : public Cloneable<AdaptiveAvgPool2d<T>, T> {
  public:
-  explicit AdaptiveAvgPool2d(std::int64_t output_size) : AdaptiveAvgPool2d(output_size, output_size) {}
+  explicit AdaptiveAvgPool2d(std::int64_t output_size) : AdaptiveAvgPool2d(output_size, output_size) {
+    one_size_ = true;
+  }
+  template <class U>
+  AdaptiveAvgPool2d(const AdaptiveAvgPool2d<U>& other, detail::CopyTag)
+      : out_h_(other.output_height()), out_w_(other.output_width()), one_size_(other.single_output_size()) {
+    this->copy_registered_from(other);
+  }
+  std::string name() const override { return "AdaptiveAvgPool2d"; }
+  // "output_size=2" when built from one size, "output_size=(2, 3)" from two (as PyTorch).
+  std::string extra_repr() const override {
+    if (one_size_) return detail::message("output_size=", out_h_);
+    return detail::message("output_size=(", out_h_, ", ", out_w_, ")");
+  }
+  bool single_output_size() const noexcept { return one_size_; }
   AdaptiveAvgPool2d(std::int64_t out_h, std::int64_t out_w) : out_h_(out_h), out_w_(out_w) {
     if (out_h <= 0 || out_w <= 0) {
       throw ValueError(detail::message("AdaptiveAvgPool2d: output size ", out_h, "x", out_w,
@@ -99,6 +132,7 @@ class AdaptiveAvgPool2d : public Module<T> {
  private:
   std::int64_t out_h_;
   std::int64_t out_w_;
+  bool one_size_ = false;
 };
 
 }  // namespace nabla::nn

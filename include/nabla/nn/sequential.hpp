@@ -15,9 +15,30 @@
 namespace nabla::nn {
 
 template <class T>
-class Sequential : public Module<T> {
+class Sequential : public Cloneable<Sequential<T>, T> {
  public:
   Sequential() = default;
+
+  // A deep copy of `other` with element type T: each layer is copied (see
+  // Cloneable). A layer that appears twice stays one shared layer.
+  template <class U>
+  Sequential(const Sequential<U>& other, detail::CopyTag) {
+    this->copy_registered_from(other);
+    std::vector<std::pair<const Module<U>*, std::shared_ptr<Module<T>>>> copied;
+    for (const auto& layer : other.children()) {
+      std::shared_ptr<Module<T>> copy;
+      for (const auto& [original, earlier_copy] : copied) {
+        if (original == layer.get()) copy = earlier_copy;
+      }
+      if (!copy) {
+        copy = layer->template to_shared<T>();
+        copied.emplace_back(layer.get(), copy);
+      }
+      push_back(std::move(copy));
+    }
+  }
+
+  std::string name() const override { return "Sequential"; }
 
   // Modules in order, each given by value (moved in) or as a shared_ptr.
   // (A single Sequential argument is a move, not nesting: nest it with

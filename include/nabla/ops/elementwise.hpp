@@ -28,9 +28,17 @@ Shape broadcast_strides(const Tensor<T>& t, const Shape& target) {
   return strides;
 }
 
+template <class T>
+inline constexpr bool not_bool_arithmetic = !std::is_same_v<T, bool>;
+#define NABLA_NO_BOOL_ARITHMETIC(T)                                                                          \
+  static_assert(detail::not_bool_arithmetic<T>,                                                              \
+                "arithmetic on Tensor<bool> is not defined: use logical_and/logical_or/logical_not, or convert " \
+                "with to<std::int64_t>() or to<float>()")
+
 // A fresh contiguous tensor holding f(x).
 template <class T, class F>
 Tensor<T> unary_op(const Tensor<T>& x, const F& f) {
+  NABLA_NO_BOOL_ARITHMETIC(T);
   Tensor<T> out = Tensor<T>::empty(x.shape());
   if (x.is_contiguous()) {
     kernels::unary_contiguous(x.data(), out.data(), x.numel(), f);
@@ -43,6 +51,7 @@ Tensor<T> unary_op(const Tensor<T>& x, const F& f) {
 // f(a, b) with broadcasting, into a fresh contiguous tensor.
 template <class T, class F>
 Tensor<T> binary_op(const Tensor<T>& a, const Tensor<T>& b, const F& f, const char* op) {
+  NABLA_NO_BOOL_ARITHMETIC(T);
   if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {
     Tensor<T> out = Tensor<T>::empty(a.shape());
     kernels::binary_contiguous(a.data(), b.data(), out.data(), a.numel(), f);
@@ -67,6 +76,7 @@ Tensor<T> binary_op(const Tensor<T>& a, const Tensor<T>& b, const F& f, const ch
 
 template <class T, class F>
 Tensor<T> binary_op(const Tensor<T>& a, T s, const F& f) {
+  NABLA_NO_BOOL_ARITHMETIC(T);
   Tensor<T> out = Tensor<T>::empty(a.shape());
   if (a.is_contiguous()) {
     kernels::binary_contiguous_vs(a.data(), s, out.data(), a.numel(), f);
@@ -79,6 +89,7 @@ Tensor<T> binary_op(const Tensor<T>& a, T s, const F& f) {
 
 template <class T, class F>
 Tensor<T> binary_op(T s, const Tensor<T>& b, const F& f) {
+  NABLA_NO_BOOL_ARITHMETIC(T);
   Tensor<T> out = Tensor<T>::empty(b.shape());
   if (b.is_contiguous()) {
     kernels::binary_contiguous_sv(s, b.data(), out.data(), b.numel(), f);
@@ -92,6 +103,7 @@ Tensor<T> binary_op(T s, const Tensor<T>& b, const F& f) {
 // dst = f(dst, src) in place, src broadcast to dst's shape.
 template <class T, class F>
 const Tensor<T>& inplace_op(const Tensor<T>& dst, const Tensor<T>& src, const F& f, const char* op) {
+  NABLA_NO_BOOL_ARITHMETIC(T);
   if (!(broadcast_shapes(dst.shape(), src.shape(), op) == dst.shape())) {
     throw ShapeError(detail::message(op, ": source shape ", to_string(src.shape()),
                                      " cannot be broadcast to destination shape ", to_string(dst.shape())));
@@ -111,6 +123,7 @@ const Tensor<T>& inplace_op(const Tensor<T>& dst, const Tensor<T>& src, const F&
 // dst = f(dst, s) in place.
 template <class T, class F>
 const Tensor<T>& inplace_op(const Tensor<T>& dst, T s, const F& f) {
+  NABLA_NO_BOOL_ARITHMETIC(T);
   if (dst.is_contiguous()) {
     kernels::binary_contiguous_vs(dst.data(), s, dst.data(), dst.numel(), f);
   } else {
@@ -228,13 +241,18 @@ NABLA_BINARY_OP(mul, MulOp)
 NABLA_BINARY_OP(maximum, MaximumOp)
 NABLA_BINARY_OP(minimum, MinimumOp)
 NABLA_BINARY_OP(atan2, Atan2Op)
-// Comparisons give masks of 0 and 1 in the element type.
-NABLA_BINARY_OP(eq, EqOp)
-NABLA_BINARY_OP(ne, NeOp)
-NABLA_BINARY_OP(lt, LtOp)
-NABLA_BINARY_OP(le, LeOp)
-NABLA_BINARY_OP(gt, GtOp)
-NABLA_BINARY_OP(ge, GeOp)
+
+// Comparisons as masks of 0 and 1 in the element type, for backward rules
+// that multiply by them (SIMD kernels). The public comparisons, which give
+// Tensor<bool> as PyTorch does, are in ops/compare.hpp.
+namespace detail {
+NABLA_BINARY_OP(eq_mask, EqOp)
+NABLA_BINARY_OP(ne_mask, NeOp)
+NABLA_BINARY_OP(lt_mask, LtOp)
+NABLA_BINARY_OP(le_mask, LeOp)
+NABLA_BINARY_OP(gt_mask, GtOp)
+NABLA_BINARY_OP(ge_mask, GeOp)
+}  // namespace detail
 
 #undef NABLA_BINARY_OP
 
@@ -259,8 +277,10 @@ Tensor<T> pow(std::type_identity_t<T> a, const Tensor<T>& b) {
   return detail::binary_op(static_cast<T>(a), b, kernels::PowOp{});
 }
 
-// mask nonzero takes a, else b; all three broadcast together.
+// mask nonzero takes a, else b; all three broadcast together. (A
+// Tensor<bool> condition is ops/compare.hpp's where.)
 template <class T>
+  requires(!std::is_same_v<T, bool>)
 Tensor<T> where(const Tensor<T>& mask, const Tensor<T>& a, const Tensor<T>& b) {
   const Shape shape = broadcast_shapes(broadcast_shapes(mask.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor<T> out = Tensor<T>::empty(shape);
@@ -352,7 +372,7 @@ Tensor<T> floor_divide(const Tensor<T>& a, std::type_identity_t<T> b) {
 }
 
 // ---------------------------------------------------------------------------
-// Operators (comparisons are the named functions eq, lt, ...). Operands of
+// Arithmetic operators (comparisons are in ops/compare.hpp). Operands of
 // different element types promote as torch.result_type (core/dtype.hpp).
 template <class T> Tensor<T> operator-(const Tensor<T>& x) { return neg(x); }
 template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
@@ -451,6 +471,14 @@ template <class T>
 const Tensor<T>& mul_(const Tensor<T>& dst, std::type_identity_t<T> value) {
   return detail::inplace_op(dst, static_cast<T>(value), kernels::MulOp{});
 }
+template <class T>
+const Tensor<T>& sub_(const Tensor<T>& dst, std::type_identity_t<T> value) {
+  return detail::inplace_op(dst, static_cast<T>(value), kernels::SubOp{});
+}
+template <class T>
+const Tensor<T>& div_(const Tensor<T>& dst, std::type_identity_t<T> value) {
+  return detail::inplace_op(dst, static_cast<T>(value), kernels::DivOp{});
+}
 // dst += value * a * b
 template <class T>
 const Tensor<T>& addcmul_(const Tensor<T>& dst, const Tensor<T>& a, const Tensor<T>& b,
@@ -468,5 +496,7 @@ template <class T>
 const Tensor<T>& lerp_(const Tensor<T>& dst, const Tensor<T>& end, std::type_identity_t<T> weight) {
   return detail::inplace_op(dst, end, kernels::LerpOp<T>{weight}, "lerp_");
 }
+
+#undef NABLA_NO_BOOL_ARITHMETIC
 
 }  // namespace nabla

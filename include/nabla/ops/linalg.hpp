@@ -1,5 +1,5 @@
 // Matrix products on tensors: matmul (every rank combination torch.matmul
-// accepts, with batch broadcasting), matmul_into, linear, dot, outer.
+// accepts, with batch broadcasting), bmm, matmul_into, linear, dot, outer.
 #pragma once
 
 #include <algorithm>
@@ -155,6 +155,33 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   Tensor<T> out = Tensor<T>::empty(s.out);
   detail::matmul_run(a, b, s, out.data(), T(1), T(0));
   return out;
+}
+
+namespace detail {
+// torch.bmm's operands: two 3-D tensors [b, m, k] and [b, k, n], no broadcasting.
+template <class T>
+void check_bmm(const Tensor<T>& a, const Tensor<T>& b) {
+  if (a.ndim() != 3 || b.ndim() != 3) {
+    throw ShapeError(message("bmm: expected two 3-D tensors, got shapes ", to_string(a.shape()), " and ",
+                             to_string(b.shape())));
+  }
+  if (a.shape()[0] != b.shape()[0]) {
+    throw ShapeError(message("bmm: shapes ", to_string(a.shape()), " and ", to_string(b.shape()),
+                             " have different batch sizes (", a.shape()[0], " != ", b.shape()[0], ")"));
+  }
+  if (a.shape()[2] != b.shape()[1]) {
+    throw ShapeError(message("bmm: shapes ", to_string(a.shape()), " and ", to_string(b.shape()), " do not align (",
+                             a.shape()[2], " != ", b.shape()[1], ")"));
+  }
+}
+}  // namespace detail
+
+// Batched matrix product of [b, m, k] and [b, k, n] tensors (torch.bmm):
+// strictly 3-D with equal batch sizes; matmul broadcasts, bmm does not.
+template <class T>
+Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
+  detail::check_bmm(a, b);
+  return matmul(a, b);
 }
 
 // out = alpha * matmul(a, b) + beta * out, into an existing contiguous tensor

@@ -260,6 +260,10 @@ Tensor<T> logsumexp_impl(const Tensor<T>& x, const Shape& flags, bool keepdim) {
 // argmax/argmin along one axis; values are filled when `with_values`.
 template <class T, bool Max>
 ValuesIndices<T> arg_reduce(const Tensor<T>& x, std::int64_t axis, bool keepdim, bool with_values, const char* op) {
+  if (x.ndim() == 0) {  // one element, along axis 0 or -1 (as PyTorch)
+    normalize_axis(axis, 1, op);
+    return {with_values ? x.clone() : Tensor<T>(), Tensor<std::int64_t>::scalar(0)};
+  }
   const std::size_t a = normalize_axis(axis, x.ndim(), op);
   Shape flags = Shape::filled(x.ndim(), 0);
   flags[a] = 1;

@@ -93,7 +93,7 @@ Var<T> pow(const Var<T>& a, const Var<T>& b) {
           detail::accumulate_broadcast(e, 0, mul(gy, mul(p, pow(x, sub(p, T{1})))));
         }
         if (e.needs_grad(1)) {  // db = gy * y * log(a), 0 where a == 0 (as PyTorch)
-          const Tensor<T> logx = where(eq(x, T{0}), zeros<T>(Shape{}), log(x));
+          const Tensor<T> logx = where(detail::eq_mask(x, T{0}), zeros<T>(Shape{}), log(x));
           detail::accumulate_broadcast(e, 1, mul(gy, mul(e.result(), logx)));
         }
       }, detail::uses<T>(detail::use_in0 | detail::use_in1 | detail::use_out), a, b);
@@ -103,7 +103,7 @@ template <class T>
 Var<T> maximum(const Var<T>& a, const Var<T>& b) {
   return detail::record(OpKind::maximum, maximum(a.value(), b.value()),
       +[](TapeEntry<T>& e, const Tensor<T>& gy) {  // ties split the gradient in half, as PyTorch
-        const Tensor<T> share = add(gt(e.input(0), e.input(1)), mul(eq(e.input(0), e.input(1)), T{0.5}));
+        const Tensor<T> share = add(detail::gt_mask(e.input(0), e.input(1)), mul(detail::eq_mask(e.input(0), e.input(1)), T{0.5}));
         detail::accumulate_broadcast(e, 0, mul(gy, share));
         if (e.needs_grad(1)) detail::accumulate_broadcast(e, 1, mul(gy, sub(T{1}, share)));
       }, detail::uses<T>(detail::use_in0 | detail::use_in1), a, b);
@@ -113,7 +113,7 @@ template <class T>
 Var<T> minimum(const Var<T>& a, const Var<T>& b) {
   return detail::record(OpKind::minimum, minimum(a.value(), b.value()),
       +[](TapeEntry<T>& e, const Tensor<T>& gy) {
-        const Tensor<T> share = add(lt(e.input(0), e.input(1)), mul(eq(e.input(0), e.input(1)), T{0.5}));
+        const Tensor<T> share = add(detail::lt_mask(e.input(0), e.input(1)), mul(detail::eq_mask(e.input(0), e.input(1)), T{0.5}));
         detail::accumulate_broadcast(e, 0, mul(gy, share));
         if (e.needs_grad(1)) detail::accumulate_broadcast(e, 1, mul(gy, sub(T{1}, share)));
       }, detail::uses<T>(detail::use_in0 | detail::use_in1), a, b);

@@ -1,5 +1,5 @@
-// Differentiable matrix products on Var<T>: matmul (1-D, 2-D, batched) and
-// the fused linear layer product.
+// Differentiable matrix products on Var<T>: matmul (1-D, 2-D, batched), bmm
+// and the fused linear layer product.
 #pragma once
 
 #include "nabla/autograd/rules/shape.hpp"
@@ -31,13 +31,25 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
         if (e.needs_grad(0)) e.accumulate(0, sum_to(matmul(gy, bv.transpose(-1, -2)), av.shape()));
         if (e.needs_grad(1)) {
           if (av.ndim() == 3 && bv.ndim() == 2) {  // shared matrix: fold the batch into rows
-            const Tensor<T> a2 = av.reshape(Shape{-1, av.shape()[2]});
-            const Tensor<T> g2 = gy.reshape(Shape{-1, gy.shape()[2]});
+            // Explicit row counts: -1 cannot be inferred when an extent is 0.
+            const std::int64_t rows = av.shape()[0] * av.shape()[1];
+            const Tensor<T> a2 = av.reshape(Shape{rows, av.shape()[2]});
+            const Tensor<T> g2 = gy.reshape(Shape{rows, gy.shape()[2]});
             e.accumulate(1, matmul(a2.t(), g2));
           } else {
             e.accumulate(1, sum_to(matmul(av.transpose(-1, -2), gy), bv.shape()));
           }
         }
+      }, [](TapeEntry<T>& e) { e.uses = 1 | 2; }, a, b);
+}
+
+// torch.bmm: [b, m, k] @ [b, k, n], no broadcasting.
+template <class T>
+Var<T> bmm(const Var<T>& a, const Var<T>& b) {
+  return detail::record(OpKind::bmm, bmm(a.value(), b.value()),
+      +[](TapeEntry<T>& e, const Tensor<T>& gy) {  // da = gy @ b^T, db = a^T @ gy
+        if (e.needs_grad(0)) e.accumulate(0, matmul(gy, e.input(1).transpose(1, 2)));
+        if (e.needs_grad(1)) e.accumulate(1, matmul(e.input(0).transpose(1, 2), gy));
       }, [](TapeEntry<T>& e) { e.uses = 1 | 2; }, a, b);
 }
 

@@ -93,8 +93,8 @@ namespace detail {
 template <class T>
 void extreme_all_backward(TapeEntry<T>& e, const Tensor<T>& gy) {
   const Tensor<T>& in = e.input(0);
-  const Tensor<T> hit = std::isnan(e.result().item()) ? ne(in, in)
-                                                      : eq(in, e.result().reshape(Shape::filled(in.ndim(), 1)));
+  const Tensor<T> hit = std::isnan(e.result().item()) ? detail::ne_mask(in, in)
+                                                      : detail::eq_mask(in, e.result().reshape(Shape::filled(in.ndim(), 1)));
   const T ties = sum(hit).item();
   e.accumulate(0, mul(hit, div(gy, ties).reshape(Shape::filled(in.ndim(), 1))));
 }
