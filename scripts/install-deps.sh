@@ -10,6 +10,9 @@ packages=(
   libeigen3-dev libxsimd-dev catch2 libbenchmark-dev zlib1g-dev
   # nlohmann-json3-dev: tests only (PyTorch fixtures); the library has its own JSON reader.
   nlohmann-json3-dev libcli11-dev
+  # nabla::onnx (ONNX import/export) and its tests; python3-onnx writes the
+  # ONNX fixtures and exports the model zoo at test time.
+  libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx
 )
 extras=(
   python3-torch python3-numpy python3-matplotlib dataset-fashion-mnist nodejs npm
