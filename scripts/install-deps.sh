@@ -3,6 +3,8 @@
 # what is missing, so it is cheap to run again.
 #   NABLA_DEPS_EXTRAS=1 (or --extras) also installs the optional tools for
 #   reference fixtures, benchmarks against PyTorch and the MNIST data.
+#   NABLA_DEPS_ZOO=1 (or --zoo) installs what the model zoo test needs
+#   (PyTorch and torchvision, to export and check the models), as CI does.
 set -euo pipefail
 
 packages=(
@@ -16,18 +18,26 @@ packages=(
 )
 extras=(
   python3-torch python3-numpy python3-matplotlib dataset-fashion-mnist nodejs npm
+  python3-torchvision
 )
+# The model zoo test (ctest -L zoo, scripts/onnx_zoo.py) exports torchvision models.
+zoo=(python3-torch python3-torchvision python3-numpy)
 
 want_extras="${NABLA_DEPS_EXTRAS:-0}"
+want_zoo="${NABLA_DEPS_ZOO:-0}"
 for arg in "$@"; do
   case "$arg" in
     --extras) want_extras=1 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    --zoo) want_zoo=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
 if [[ "$want_extras" == 1 ]]; then
   packages+=("${extras[@]}")
+fi
+if [[ "$want_zoo" == 1 ]]; then
+  packages+=("${zoo[@]}")
 fi
 
 missing=()

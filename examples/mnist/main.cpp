@@ -30,6 +30,10 @@
 #include <nabla/ops/reduce.hpp>
 #include <nabla/optim.hpp>
 #include <nabla/version.hpp>
+#if MNIST_WITH_ONNX
+#include <nabla/graph/trace.hpp>
+#include <nabla/onnx.hpp>
+#endif
 
 #include "augment.hpp"
 #include "models.hpp"
@@ -68,6 +72,7 @@ struct Options {
   std::string save;
   std::string load;
   std::string metrics;
+  std::string export_path;  // --export FILE.onnx
 };
 
 using Confusion = std::array<std::array<std::int64_t, kClasses>, kClasses>;
@@ -198,6 +203,27 @@ void check_writable_folder(const std::string& path, const char* flag) {
   }
 }
 
+// Traces the model on the first test batch (any batch size runs: the first
+// axis is symbolic) and writes it as an ONNX file with input "input" and
+// output "output" (the logits).
+void export_onnx(mnist::Model& model, nabla::data::DataLoader<float>& loader, const std::string& path) {
+#if MNIST_WITH_ONNX
+  nabla::Tensor<float> example;
+  for (const auto& batch : loader.epoch(0)) {
+    example = batch.images;
+    break;
+  }
+  const nabla::graph::Graph graph = nabla::graph::trace(model, example);
+  nabla::onnx::save(graph, path);
+  std::printf("exported the model to %s (ONNX opset 17, input \"input\" %s, output \"output\" [batch, %d])\n",
+              path.c_str(), nabla::graph::to_string(graph.inputs[0].shape).c_str(), kClasses);
+#else
+  (void)model;
+  (void)loader;
+  throw UsageError("--export " + path + ": this build has no ONNX support");
+#endif
+}
+
 int run(Options o, bool model_given, bool lr_given) {
   if (!o.load.empty() && !model_given) {
     const auto kind = model_of_file(o.load);
@@ -206,6 +232,7 @@ int run(Options o, bool model_given, bool lr_given) {
   if (!lr_given) o.lr = o.optimizer == "adam" ? 1e-3 : 0.05;
   nabla::set_num_threads(o.threads);
   if (!o.save.empty()) check_writable_folder(o.save, "--save");
+  if (!o.export_path.empty()) check_writable_folder(o.export_path, "--export");
 
   const bool evaluate_only = !o.load.empty();
   const nabla::data::ImageDataset test = load_split(o, nabla::data::Split::test, -1);
@@ -220,6 +247,7 @@ int run(Options o, bool model_given, bool lr_given) {
     nabla::io::load_weights(*model, o.load);
     std::printf("nabla %s | %s weights from %s | %lld test images from %s\n", NABLA_VERSION_STRING, o.model.c_str(),
                 o.load.c_str(), static_cast<long long>(test.size()), o.data.c_str());
+    if (!o.export_path.empty()) export_onnx(*model, test_loader, o.export_path);
     print_report(evaluate(*model, test_loader));
     return 0;
   }
@@ -325,6 +353,7 @@ int run(Options o, bool model_given, bool lr_given) {
     nabla::io::save_weights(*model, o.save, {{"model", o.model}, {"format", "nabla mnist example"}});
     std::printf("saved the weights to %s\n", o.save.c_str());
   }
+  if (!o.export_path.empty()) export_onnx(*model, test_loader, o.export_path);
   print_report(last);
   return 0;
 }
@@ -401,6 +430,8 @@ int main(int argc, char** argv) {
   app.add_option("--load", o.load, "Evaluate the weights in FILE on the test set, without training");
   app.add_option("--metrics", o.metrics, "Write one CSV row per epoch to FILE "
                                          "(epoch,train_loss,train_acc,test_loss,test_acc,seconds; accuracies in [0, 1])");
+  app.add_option("--export", o.export_path,
+                 "After training (or --load), write the model to FILE as ONNX (opset 17; input [batch, ...])");
   auto* model = app.get_option("--model");
 
   try {
@@ -411,6 +442,13 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+#if !MNIST_WITH_ONNX
+  if (!o.export_path.empty()) {
+    std::fprintf(stderr, "mnist: error: --export %s: this build has no ONNX support (configure nabla with ONNX and "
+                         "protobuf found: Debian's libonnx-dev libprotobuf-dev)\n", o.export_path.c_str());
+    return 2;
+  }
+#endif
   try {
     return run(o, model->count() > 0, lr->count() > 0);
   } catch (const nabla::Error& e) {

@@ -360,8 +360,14 @@ inline std::unique_ptr<OpKernel> make_Identity(const Node&, const KernelContext&
 }
 inline std::unique_ptr<OpKernel> make_Dropout(const Node& node, const KernelContext&) {
   return detail::kernel([what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
-    if (in.size() > 2 && in[2].defined() && in[2].as<bool>(what + " training_mode").item()) {
-      throw ValueError(what + ": training_mode=true is not supported (inference only)");
+    // Training mode with ratio 0 drops nothing (torch exports eval-mode
+    // F.dropout(p=0.0, training=True) so, e.g. Swin's attention dropout).
+    const bool training = in.size() > 2 && in[2].defined() && in[2].as<bool>(what + " training_mode").item();
+    const double ratio = in.size() > 1 && in[1].defined()
+                             ? detail::visit_floating(in[1], what + " ratio", [](const auto& r) { return static_cast<double>(r.item()); })
+                             : 0.5;
+    if (training && ratio != 0) {
+      throw ValueError(nabla::detail::message(what, ": training_mode=true with ratio ", ratio, " is not supported (inference only)"));
     }
     out[0] = in[0];
     if (out.size() > 1) out[1] = Tensor<bool>(in[0].shape()).fill_(true);

@@ -15,6 +15,7 @@
 #include "nabla/graph/ops_math.hpp"
 #include "nabla/graph/ops_nn.hpp"
 #include "nabla/graph/ops_shape.hpp"
+#include "nabla/graph/ops_extra.hpp"
 
 namespace nabla::graph {
 
@@ -52,6 +53,8 @@ inline const std::map<std::string, OpSupport>& op_table() {
     add("Split", make_Split); add("Sqrt", make_Sqrt); add("Squeeze", make_Squeeze); add("Sub", make_Sub);
     add("Sum", make_Sum); add("Tanh", make_Tanh); add("Tile", make_Tile); add("Transpose", make_Transpose);
     add("Unsqueeze", make_Unsqueeze); add("Where", make_Where, 9); add("Xor", make_Xor);
+    // Model zoo ops (graph/ops_extra.hpp; scripts/onnx_zoo.py counts which exports need them).
+    add("Einsum", make_Einsum, 12); add("Mod", make_Mod, 10); add("ScatterND", make_ScatterND, 11);
     return t;
   }();
   return table;

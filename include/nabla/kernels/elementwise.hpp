@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "nabla/core/shape.hpp"
 #include "nabla/kernels/parallel.hpp"
@@ -43,8 +44,21 @@ struct SqrtOp {
 struct RsqrtOp {  // exact 1/sqrt, not the hardware estimate
   template <class V> V operator()(const V& x) const { return V(1) / xsimd::sqrt(x); }
 };
-struct AbsOp {
-  template <class V> V operator()(const V& x) const { return xsimd::abs(x); }
+namespace elementwise_detail {
+template <class V, class = void>
+struct lane_of { using type = V; };  // a plain scalar
+template <class V>
+struct lane_of<V, std::void_t<typename V::value_type>> { using type = typename V::value_type; };  // a batch
+}  // namespace elementwise_detail
+
+struct AbsOp {  // unsigned lanes are their own absolute value (clang warns on abs of them)
+  template <class V> V operator()(const V& x) const {
+    if constexpr (std::is_unsigned_v<typename elementwise_detail::lane_of<V>::type>) {
+      return x;
+    } else {
+      return xsimd::abs(x);
+    }
+  }
 };
 struct SignOp {  // -1, 0, +1; NaN gives 0 as in PyTorch
   template <class V> V operator()(const V& x) const {

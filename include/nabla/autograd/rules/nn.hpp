@@ -89,7 +89,10 @@ Var<T> max_pool2d(const Var<T>& x, std::int64_t kernel, std::int64_t stride = 0,
   return detail::record(OpKind::max_pool2d, std::move(values),
       +[](TapeEntry<T>& e, const Tensor<T>& gy) {  // each window's gradient goes to its argmax
         e.accumulate(0, max_pool2d_backward(gy, e.saved_index, e.input(0).shape()));
-      }, [&idx = indices](TapeEntry<T>& e) { e.saved_index = idx; }, x);
+      }, [&idx = indices, kernel, stride, padding](TapeEntry<T>& e) {
+        e.saved_index = idx;
+        e.ints = {kernel, stride, padding};  // not needed by backward: graph::trace reads them
+      }, x);
 }
 
 template <class T>
