@@ -96,9 +96,9 @@ inline void require_inputs(const Node& node, std::size_t at_least, std::size_t a
     if (!node.inputs[i].empty()) given = i + 1;
   }
   if (given < at_least || node.inputs.size() > at_most) {
-    throw ValueError(nabla::detail::message(node.describe(), ": expected ", at_least, at_least == at_most ? "" : " to ",
-                                     at_least == at_most ? "" : std::to_string(at_most), " inputs, got ",
-                                     node.inputs.size()));
+    const std::string expected =
+        at_least == at_most ? std::to_string(at_least) : nabla::detail::message(at_least, " to ", at_most);
+    throw ValueError(nabla::detail::message(node.describe(), ": expected ", expected, " inputs, got ", node.inputs.size()));
   }
 }
 

@@ -231,25 +231,23 @@ inline std::unique_ptr<OpKernel> make_AveragePool(const Node& node, const Kernel
 }
 
 // Global pools: over every axis after the first two, kept as extent 1.
-inline std::unique_ptr<OpKernel> make_GlobalAveragePool(const Node& node, const KernelContext&) {
-  return detail::kernel([what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
+namespace impl {
+inline std::unique_ptr<OpKernel> global_pool(const Node& node, bool is_max) {
+  return detail::kernel([is_max, what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
     out[0] = detail::visit_floating(in[0], what, [&](const auto& x) -> Value {
       if (x.ndim() < 3) throw ShapeError(nabla::detail::message(what, ": input must be [N, C, ...], got ", to_string(x.shape())));
       Shape axes;
       for (std::size_t d = 2; d < x.ndim(); ++d) axes.push_back(static_cast<std::int64_t>(d));
-      return mean(x, axes, true);
+      return is_max ? max(x, axes, true) : mean(x, axes, true);
     });
   });
 }
+}  // namespace impl
+inline std::unique_ptr<OpKernel> make_GlobalAveragePool(const Node& node, const KernelContext&) {
+  return impl::global_pool(node, false);
+}
 inline std::unique_ptr<OpKernel> make_GlobalMaxPool(const Node& node, const KernelContext&) {
-  return detail::kernel([what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
-    out[0] = detail::visit_floating(in[0], what, [&](const auto& x) -> Value {
-      if (x.ndim() < 3) throw ShapeError(nabla::detail::message(what, ": input must be [N, C, ...], got ", to_string(x.shape())));
-      Shape axes;
-      for (std::size_t d = 2; d < x.ndim(); ++d) axes.push_back(static_cast<std::int64_t>(d));
-      return max(x, axes, true);
-    });
-  });
+  return impl::global_pool(node, true);
 }
 
 // BatchNormalization (inference): y = (x - mean) / sqrt(var + eps) * scale + B
@@ -281,8 +279,8 @@ inline std::unique_ptr<OpKernel> make_BatchNormalization(const Node& node, const
       }
       const Tensor<T> x = x_in.contiguous();
       Tensor<T> y = Tensor<T>::empty(x.shape());
-      const std::int64_t inner = c == 0 ? 0 : x.numel() / (x.shape()[0] * c == 0 ? 1 : x.shape()[0] * c);
       const std::int64_t planes = x.shape()[0] * c;
+      const std::int64_t inner = planes == 0 ? 0 : x.numel() / planes;
       kernels::parallel_for(0, planes, 1, [&](std::int64_t lo, std::int64_t hi) {
         for (std::int64_t pl = lo; pl < hi; ++pl) {
           const T ak = a[pl % c], sk = s[pl % c];

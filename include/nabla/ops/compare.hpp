@@ -290,24 +290,31 @@ inline Tensor<bool> mask_to(const Tensor<bool>& mask, const Shape& shape, const 
 }
 }  // namespace detail
 
-// In place: x[mask] = value, the mask broadcast to x's shape.
+namespace detail {
+// x[m] = value for a mask m already broadcast to x's shape and packed.
 template <class T>
-const Tensor<T>& masked_fill_(const Tensor<T>& x, const Tensor<bool>& mask, std::type_identity_t<T> value) {
-  const Tensor<bool> m = detail::mask_to(mask, x.shape(), "masked_fill_");
+void fill_where(const Tensor<T>& x, const Tensor<bool>& m, T value) {
   T* p = x.data();
   std::int64_t k = 0;
   detail::for_each_offset2(x.shape(), x.strides(), x.strides(), [&](std::int64_t i, std::int64_t) {
     if (m.data()[k++]) p[i] = value;
   });
   x.bump_version();
+}
+}  // namespace detail
+
+// In place: x[mask] = value, the mask broadcast to x's shape.
+template <class T>
+const Tensor<T>& masked_fill_(const Tensor<T>& x, const Tensor<bool>& mask, std::type_identity_t<T> value) {
+  detail::fill_where(x, detail::mask_to(mask, x.shape(), "masked_fill_"), static_cast<T>(value));
   return x;
 }
 // A copy of x with `value` where mask holds (torch.masked_fill).
 template <class T>
 Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, std::type_identity_t<T> value) {
-  detail::mask_to(mask, x.shape(), "masked_fill");
+  const Tensor<bool> m = detail::mask_to(mask, x.shape(), "masked_fill");
   Tensor<T> out = x.clone();
-  masked_fill_(out, mask, value);
+  detail::fill_where(out, m, static_cast<T>(value));
   return out;
 }
 
