@@ -5,6 +5,7 @@
 
 #include "nabla/graph/graph.hpp"
 #include "nabla/graph/kernel.hpp"
+#include "nabla/graph/passes.hpp"
 #include "nabla/graph/registry.hpp"
 #include "nabla/graph/session.hpp"
 #include "nabla/graph/trace.hpp"

@@ -104,3 +104,75 @@ TEST_CASE("core kernels reject bad inputs with errors naming the node", "[graph]
   CHECK_THROWS_WITH(extra_run("BatchNormalization", {Tensor<float>(Shape{1, 2, 2}), v3, v3, v3, v3}),
                     "Session::run: BatchNormalization node 'n': per-channel inputs must have 2 elements, got shape [3]");
 }
+
+TEST_CASE("detector kernels reject bad inputs with errors naming the node", "[graph][ops]") {
+  using nabla::Shape;
+  using nabla::Tensor;
+  using I64 = std::int64_t;
+  auto detect_ints = [](std::vector<I64> v) {
+    const auto n = static_cast<I64>(v.size());
+    return Tensor<I64>(Shape{n}, std::move(v));
+  };
+  const Tensor<float> m34(Shape{3, 4});
+  CHECK_THROWS_WITH(extra_run("TopK", {m34, detect_ints({5})}),
+                    "Session::run: TopK node 'n': K = 5 is out of range for axis 1 of shape [3, 4]");
+  CHECK_THROWS_AS(extra_run("TopK", {m34, detect_ints({1, 2})}), nabla::ShapeError);
+  CHECK_THROWS_AS(extra_run("TopK", {m34, detect_ints({1})}, {{"axis", I64{2}}}), nabla::IndexError);
+
+  const Tensor<float> boxes(Shape{1, 3, 4}), scores(Shape{1, 1, 3});
+  CHECK_THROWS_WITH(extra_run("NonMaxSuppression", {Tensor<float>(Shape{1, 3, 3}), scores}),
+                    "Session::run: NonMaxSuppression node 'n': boxes must be [B, N, 4] and scores [B, C, N], got [1, 3, 3] and [1, 1, 3]");
+  CHECK_THROWS_AS(extra_run("NonMaxSuppression", {boxes, Tensor<float>(Shape{1, 1, 4})}), nabla::ShapeError);
+  CHECK_THROWS_WITH(extra_run("NonMaxSuppression", {boxes, scores, detect_ints({5}), Tensor<float>(Shape{1}, std::vector<float>{1.5f})}),
+                    "Session::run: NonMaxSuppression node 'n': iou_threshold must be in [0, 1], got 1.5");
+  CHECK_THROWS_WITH(extra_run("NonMaxSuppression", {boxes, scores}, {{"center_point_box", I64{2}}}),
+                    "Session: NonMaxSuppression node 'n': center_point_box must be 0 or 1, got 2");
+
+  const Tensor<float> fmap(Shape{2, 1, 4, 4}), rois(Shape{2, 4});
+  CHECK_THROWS_AS(extra_run("RoiAlign", {fmap, rois, detect_ints({0, 2})}), nabla::IndexError);
+  CHECK_THROWS_WITH(extra_run("RoiAlign", {fmap, rois, detect_ints({0, 2})}),
+                    "Session::run: RoiAlign node 'n': batch index 2 is out of range for X of shape [2, 1, 4, 4]");
+  CHECK_THROWS_WITH(extra_run("RoiAlign", {fmap, Tensor<float>(Shape{2, 5}), detect_ints({0, 1})}),
+                    "Session::run: RoiAlign node 'n': X must be [N, C, H, W], rois [R, 4] and batch_indices [R], got [2, 1, 4, 4], [2, 5] and [2]");
+  CHECK_THROWS_WITH(extra_run("RoiAlign", {fmap, rois, detect_ints({0, 1})}, {{"mode", std::string("sum")}}),
+                    "Session: RoiAlign node 'n': unsupported mode 'sum' (avg, max)");
+
+  const Tensor<float> image(Shape{1, 1, 2, 2}), none(Shape{0});
+  const Tensor<float> doubled(Shape{4}, std::vector<float>{1, 1, 2, 2});
+  CHECK_THROWS_WITH(extra_run("Resize", {image, none, doubled, detect_ints({1, 1, 4, 4})}),
+                    "Session::run: Resize node 'n': exactly one of scales and sizes must be given (got 4 scales and 4 sizes)");
+  CHECK_THROWS_WITH(extra_run("Resize", {image, none, Tensor<float>(Shape{2}, std::vector<float>{2, 2})}),
+                    "Session::run: Resize node 'n': 2 scales for 4 axes of X of shape [1, 1, 2, 2]");
+  CHECK_THROWS_WITH(extra_run("Resize", {Tensor<I64>(Shape{1, 1, 2, 2}), none, doubled}, {{"mode", std::string("linear")}}),
+                    "Session::run: Resize node 'n': linear resizing needs a float32 or float64 tensor, got int64");
+  CHECK_THROWS_WITH(extra_run("Resize", {image, none, doubled}, {{"mode", std::string("area")}}),
+                    "Session: Resize node 'n': unsupported mode 'area' (nearest, linear, cubic)");
+  CHECK_THROWS_WITH(extra_run("Resize", {image, none, doubled}, {{"antialias", I64{1}}}),
+                    "Session: Resize node 'n': antialias=1 is not supported");
+  // Nearest resizing moves any dtype: int64 doubles to 4x4.
+  CHECK(extra_run("Resize", {Tensor<I64>(Shape{1, 1, 2, 2}), none, doubled})[0].shape() == Shape{1, 1, 4, 4});
+
+  const Tensor<float> data24(Shape{2, 4});
+  const Tensor<I64> far(Shape{1, 2}, std::vector<I64>{1, 4});
+  CHECK_THROWS_AS(extra_run("GatherND", {data24, far}), nabla::IndexError);
+  CHECK_THROWS_WITH(extra_run("GatherND", {data24, far}),
+                    "Session::run: GatherND node 'n': index 4 is out of range for axis 1 of shape [2, 4]");
+  CHECK_THROWS_WITH(extra_run("GatherND", {data24, Tensor<I64>(Shape{3, 1})}, {{"batch_dims", I64{1}}}),
+                    "Session::run: GatherND node 'n': data [2, 4] and indices [3, 1] do not fit batch_dims 1");
+  CHECK_THROWS_AS(extra_run("GatherND", {data24, Tensor<I64>(Shape{1, 3})}), nabla::ShapeError);
+
+  const Tensor<I64> rows(Shape{1, 2}, std::vector<I64>{1, -3});
+  CHECK_THROWS_AS(extra_run("ScatterElements", {data24, rows, Tensor<float>(Shape{1, 2})}), nabla::IndexError);
+  CHECK_THROWS_WITH(extra_run("ScatterElements", {data24, rows, Tensor<float>(Shape{1, 2})}),
+                    "Session::run: ScatterElements node 'n': index -3 is out of range for axis 0 of shape [2, 4]");
+  CHECK_THROWS_WITH(extra_run("ScatterElements", {data24, detect_ints({0, 1}), Tensor<float>(Shape{2})}),
+                    "Session::run: ScatterElements node 'n': data [2, 4], indices [2] and updates [2] do not fit axis 0");
+  CHECK_THROWS_AS(extra_run("ScatterElements", {data24, Tensor<I64>(Shape{1, 5}), Tensor<float>(Shape{1, 5})}), nabla::ShapeError);
+  CHECK_THROWS_WITH(extra_run("ScatterElements", {data24, Tensor<I64>(Shape{1, 2}), Tensor<float>(Shape{1, 2})},
+                              {{"reduction", std::string("mean")}}),
+                    "Session: ScatterElements node 'n': unsupported reduction 'mean' (none, add, mul, max, min)");
+
+  CHECK_THROWS_AS(extra_run("ReduceProd", {data24}, {{"axes", std::vector<I64>{2}}}), nabla::IndexError);
+  CHECK_THROWS_WITH(extra_run("ReduceProd", {data24}, {{"axes", std::vector<I64>{2}}}),
+                    Catch::StartsWith("Session::run: ReduceProd node 'n': "));
+}

@@ -117,6 +117,7 @@ TEST_CASE("runtime kernels match PyTorch and NumPy, one node at a time", "[graph
     covered.insert(nabla::testing::fixture("graph_ops").get(name).text("op"));
   }
   for (const auto& [op, support] : graph::op_table()) {
+    if (op == "If") continue;  // subgraphs do not fit a one-node case: tests/graph/control_test.cpp
     INFO("op " << op);
     CHECK(covered.count(op) == 1);
   }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,31 @@ double trace_export_relative_diff(const Tensor<float>& a, const Tensor<float>& b
   return nabla::testing::trace_models::relative_diff(a, b);
 }
 
-// Traces, saves, loads and runs `m`; NABLA_TRACE_EXPORT_DIR, when set, keeps
-// a copy of the file (for checking it with Python's onnx by hand).
+// `t` as a little-endian float32 .npy file (format 1.0, C order).
+void trace_export_write_npy(const std::string& path, const Tensor<float>& t) {
+  const Tensor<float> c = t.contiguous();
+  std::string shape;
+  for (std::size_t i = 0; i < c.shape().size(); ++i) shape += (i ? ", " : "") + std::to_string(c.shape()[i]);
+  if (c.shape().size() == 1) shape += ",";  // Python's one-element tuple
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape + "), }";
+  // NumPy pads the header to a multiple of 64 bytes, ending in a newline.
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  out.write("\x93NUMPY\x01\x00", 8);
+  const char length[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
+  out.write(length, 2);
+  out << header;
+  const auto data_bytes = static_cast<std::streamsize>(c.numel()) * static_cast<std::streamsize>(sizeof(float));
+  out.write(reinterpret_cast<const char*>(c.data()), data_bytes);
+  REQUIRE(out.good());
+}
+
+// Traces, saves, loads and runs `m`. NABLA_TRACE_EXPORT_DIR, when set, keeps
+// a copy of the file and, per batch size n, <tag>.b<n>.input.npy with
+// <tag>.b<n>.module.npy and <tag>.b<n>.session.npy (the module's and the
+// runtime's outputs), for tests/onnx/ort_crosscheck.sh to run through
+// ONNX Runtime.
 void trace_export_check(nabla::nn::Module<float>& m, const std::string& tag, Shape sample, std::int64_t batch,
                         std::int64_t other_batch) {
   nabla::Generator gen(11);
@@ -37,7 +61,8 @@ void trace_export_check(nabla::nn::Module<float>& m, const std::string& tag, Sha
   nabla::testing::onnx_support::ScratchDir dir("trace_" + tag);
   const std::string path = dir.file(tag + ".onnx");
   nabla::onnx::save(traced, path);
-  if (const char* keep = std::getenv("NABLA_TRACE_EXPORT_DIR")) nabla::onnx::save(traced, std::string(keep) + "/" + tag + ".onnx");
+  const char* keep = std::getenv("NABLA_TRACE_EXPORT_DIR");
+  if (keep) nabla::onnx::save(traced, std::string(keep) + "/" + tag + ".onnx");
   const nabla::graph::Graph loaded = nabla::onnx::load(path);
   CHECK(loaded.op_counts() == traced.op_counts());
   CHECK(loaded.initializers.size() == traced.initializers.size());
@@ -58,7 +83,14 @@ void trace_export_check(nabla::nn::Module<float>& m, const std::string& tag, Sha
       ref = m(Var<float>(x, false)).value();
     }
     INFO(tag << " at batch " << n);
-    CHECK(trace_export_relative_diff(session.run({x})[0], ref) <= 1e-5);
+    const Tensor<float> out = session.run({x})[0];
+    CHECK(trace_export_relative_diff(out, ref) <= 1e-5);
+    if (keep) {
+      const std::string prefix = std::string(keep) + "/" + tag + ".b" + std::to_string(n);
+      trace_export_write_npy(prefix + ".input.npy", x);
+      trace_export_write_npy(prefix + ".module.npy", ref);
+      trace_export_write_npy(prefix + ".session.npy", out);
+    }
   }
 }
 

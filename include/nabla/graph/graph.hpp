@@ -71,6 +71,18 @@ struct Node {
   }
   const Value& attr_tensor(const std::string& key) const { return get<Value>(key); }
 
+  // The subgraph attributes (If's then_branch and else_branch), by name.
+  std::vector<std::pair<std::string, std::shared_ptr<const Graph>>> subgraphs() const {
+    std::vector<std::pair<std::string, std::shared_ptr<const Graph>>> out;
+    for (const auto& [key, attr] : attributes) {
+      if (const auto* sub = std::get_if<std::shared_ptr<const Graph>>(&attr); sub && *sub) out.emplace_back(key, *sub);
+    }
+    return out;
+  }
+  // The enclosing-scope names this node's subgraphs read, sorted; a Session
+  // appends them to the node's inputs so lifetimes and kernels see them.
+  std::vector<std::string> captured_names() const;
+
   // "Conv node 'conv1'" (or "Conv node #3" when unnamed), for errors.
   std::string describe() const { return op_type + " node '" + (name.empty() ? outputs.empty() ? "?" : outputs[0] : name) + "'"; }
 
@@ -114,9 +126,10 @@ class Graph {
 
   // Throws unless every node's inputs are produced before it (by the graph's
   // inputs, an initializer or an earlier node), no value is produced twice,
-  // and every output is produced.
-  void validate() const {
-    std::set<std::string> defined;
+  // and every output is produced. A subgraph (If's branches) may also read
+  // the names its enclosing graphs define before its node: `outer`.
+  void validate(const std::set<std::string>& outer = {}) const {
+    std::set<std::string> defined = outer;
     for (const auto& in : inputs) {
       if (!defined.insert(in.name).second) throw ValueError(nabla::detail::message("graph: input '", in.name, "' is declared twice"));
     }
@@ -129,6 +142,14 @@ class Graph {
                                            "', which no earlier node, input or initializer defines"));
         }
       }
+      for (const auto& [key, sub] : n.subgraphs()) {
+        try {
+          sub->validate(defined);
+        } catch (const ValueError& e) {
+          throw ValueError(nabla::detail::message("graph: ", n.describe(), " (node ", i, "), subgraph '", key,
+                                                  "': ", e.what()));
+        }
+      }
       for (const auto& out : n.outputs) {
         if (!out.empty() && !defined.insert(out).second) {
           throw ValueError(nabla::detail::message("graph: ", n.describe(), " (node ", i, ") writes '", out,
@@ -139,6 +160,26 @@ class Graph {
     for (const auto& out : outputs) {
       if (!defined.count(out.name)) throw ValueError(nabla::detail::message("graph: output '", out.name, "' is never computed"));
     }
+  }
+
+  // The names this graph reads without defining them (a subgraph's reads
+  // of its enclosing graphs' values), nested subgraphs included, sorted.
+  std::vector<std::string> captured_names() const {
+    std::set<std::string> defined, captured;
+    for (const auto& in : inputs) defined.insert(in.name);
+    for (const auto& [key, value] : initializers) defined.insert(key);
+    auto read = [&](const std::string& name) {
+      if (!name.empty() && !defined.count(name)) captured.insert(name);
+    };
+    for (const Node& n : nodes) {
+      for (const auto& in : n.inputs) read(in);
+      for (const auto& name : n.captured_names()) read(name);
+      for (const auto& out : n.outputs) {
+        if (!out.empty()) defined.insert(out);
+      }
+    }
+    for (const auto& out : outputs) read(out.name);
+    return {captured.begin(), captured.end()};
   }
 
   // How many nodes of each op type (for nabla-run's summary).
@@ -154,5 +195,13 @@ class Graph {
     return n;
   }
 };
+
+inline std::vector<std::string> Node::captured_names() const {
+  std::set<std::string> names;
+  for (const auto& [key, sub] : subgraphs()) {
+    for (auto& name : sub->captured_names()) names.insert(std::move(name));
+  }
+  return {names.begin(), names.end()};
+}
 
 }  // namespace nabla::graph

@@ -25,12 +25,23 @@ class OpKernel {
   virtual void run(const std::vector<Value>& inputs, std::vector<Value>& outputs) const = 0;
 };
 
+// A built subgraph (an If branch): runs with its inputs in order and returns
+// its outputs. Made by the Session that builds the node, so control-flow
+// kernels need not know the executor.
+class SubgraphRunner {
+ public:
+  virtual ~SubgraphRunner() = default;
+  virtual std::vector<Value> run(const std::vector<Value>& inputs) const = 0;
+};
+
 // What a kernel's builder may look at besides its node.
 struct KernelContext {
   const Graph& graph;
   std::int64_t opset;  // of the node's domain
   // The value of input k when it is an initializer (a constant), else null.
   std::function<const Value*(std::size_t k)> constant;
+  // Builds `subgraph` to run with the graph's opsets; empty outside a Session.
+  std::function<std::shared_ptr<const SubgraphRunner>(Graph subgraph)> build_subgraph = {};
 };
 
 using KernelBuilder = std::unique_ptr<OpKernel> (*)(const Node&, const KernelContext&);

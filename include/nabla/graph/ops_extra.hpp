@@ -63,7 +63,7 @@ inline std::unique_ptr<OpKernel> make_ScatterND(const Node& node, const KernelCo
     const Shape ishape = in[1].shape();
     out[0] = detail::visit_numeric(in[0], what, [&](const auto& data) -> Value {
       using T = typename std::decay_t<decltype(data)>::value_type;
-      const Tensor<T>& updates = in[2].as<T>(what + " updates");
+      const Tensor<T>& updates = in[2].as<T>(what, "updates");
       const Shape& dshape = data.shape();
       const std::size_t k = ishape.size() == 0 ? 0 : static_cast<std::size_t>(ishape[ishape.size() - 1]);
       // updates' shape must be indices.shape[:-1] + data.shape[k:].

@@ -96,8 +96,8 @@ inline std::unique_ptr<OpKernel> make_Clip(const Node& node, const KernelContext
       using T = typename std::decay_t<decltype(x)>::value_type;
       T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
       if (as_inputs) {
-        if (in.size() > 1 && in[1].defined()) lo = in[1].as<T>(what + " min").item();
-        if (in.size() > 2 && in[2].defined()) hi = in[2].as<T>(what + " max").item();
+        if (in.size() > 1 && in[1].defined()) lo = in[1].as<T>(what, "min").item();
+        if (in.size() > 2 && in[2].defined()) hi = in[2].as<T>(what, "max").item();
       } else {
         if (attr_lo > static_cast<double>(lo)) lo = static_cast<T>(attr_lo);
         if (attr_hi < static_cast<double>(hi)) hi = static_cast<T>(attr_hi);
@@ -232,7 +232,7 @@ NABLA_GRAPH_VARIADIC(Mean, add(a, b), (in.size() == 1 ? acc : detail::visit_floa
 inline std::unique_ptr<OpKernel> make_Where(const Node& node, const KernelContext&) {
   detail::require_inputs(node, 3, 3);
   return detail::kernel([what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
-    const Tensor<bool>& c = in[0].as<bool>(what + " condition");
+    const Tensor<bool>& c = in[0].as<bool>(what, "condition");
     out[0] = impl::same_type_binary(in[1], in[2], what,
                                       [&](const auto& a, const auto& b) -> Value { return where(c, a, b); });
   });
@@ -396,7 +396,7 @@ inline std::unique_ptr<OpKernel> make_Gemm(const Node& node, const KernelContext
   return detail::kernel([=, what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
     out[0] = detail::visit_floating(in[0], what, [&](const auto& a) -> Value {
       using T = typename std::decay_t<decltype(a)>::value_type;
-      const Tensor<T>& b = in[1].as<T>(what + " B");
+      const Tensor<T>& b = in[1].as<T>(what, "B");
       if (a.ndim() != 2 || b.ndim() != 2) {
         throw ShapeError(nabla::detail::message(what, ": A and B must be 2-D, got ", to_string(a.shape()), " and ",
                                                 to_string(b.shape())));
@@ -404,11 +404,11 @@ inline std::unique_ptr<OpKernel> make_Gemm(const Node& node, const KernelContext
       const bool has_c = in.size() > 2 && in[2].defined();
       if (!trans_a && trans_b && alpha == 1.0 && (beta == 1.0 || !has_c) &&
           (!has_c || in[2].shape().size() == 1)) {
-        return linear(a, b, has_c ? in[2].as<T>(what + " C") : Tensor<T>());
+        return linear(a, b, has_c ? in[2].as<T>(what, "C") : Tensor<T>());
       }
       Tensor<T> y = matmul(trans_a ? a.t() : a, trans_b ? b.t() : b);
       if (alpha != 1.0) y = mul(y, static_cast<T>(alpha));
-      if (has_c) y = add(y, beta == 1.0 ? in[2].as<T>(what + " C") : mul(in[2].as<T>(what + " C"), static_cast<T>(beta)));
+      if (has_c) y = add(y, beta == 1.0 ? in[2].as<T>(what, "C") : mul(in[2].as<T>(what, "C"), static_cast<T>(beta)));
       return y;
     });
   });

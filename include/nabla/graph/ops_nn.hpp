@@ -138,6 +138,27 @@ Tensor<T> pool2d(const Tensor<T>& x_in, const Window2d& win, bool is_max, bool c
   return y;
 }
 
+// Conv's window for a kernel of 1 or 2 extents (shape inference uses it
+// too): a 1-D conv is a 2-D one with a height-1 window.
+inline Window2d conv_window(const Node& node, std::vector<std::int64_t> kernel) {
+  if (kernel.size() != 1) return Window2d::from(node, kernel);
+  Node as2d = node;
+  kernel.insert(kernel.begin(), 1);
+  auto widen = [&](const char* key, std::vector<std::int64_t> fallback, std::int64_t fill) {
+    auto v = node.attr_ints(key, std::move(fallback));
+    if (std::string(key) == "pads") {
+      if (v.size() == 2) v = {0, v[0], 0, v[1]};
+    } else if (v.size() == 1) {
+      v.insert(v.begin(), fill);
+    }
+    as2d.attributes[key] = v;
+  };
+  widen("strides", {1}, 1);
+  widen("dilations", {1}, 1);
+  widen("pads", {0, 0}, 0);
+  return Window2d::from(as2d, kernel);
+}
+
 }  // namespace impl
 
 // Conv (2-D, and 1-D as 2-D with height 1): groups, dilations, strides,
@@ -150,41 +171,27 @@ inline std::unique_ptr<OpKernel> make_Conv(const Node& node, const KernelContext
   if (kernel_attr.empty() && ctx.constant(1)) {
     for (std::size_t d = 2; d < ctx.constant(1)->shape().size(); ++d) kernel_attr.push_back(ctx.constant(1)->shape()[d]);
   }
-  // A 1-D conv is a 2-D one with a height-1 window.
-  auto window_for = [node](std::vector<std::int64_t> kernel) {
-    if (kernel.size() != 1) return impl::Window2d::from(node, kernel);
-    Node as2d = node;
-    kernel.insert(kernel.begin(), 1);
-    auto widen = [&](const char* key, std::vector<std::int64_t> fallback, std::int64_t fill) {
-      auto v = node.attr_ints(key, std::move(fallback));
-      if (std::string(key) == "pads") {
-        if (v.size() == 2) v = {0, v[0], 0, v[1]};
-      } else if (v.size() == 1) {
-        v.insert(v.begin(), fill);
-      }
-      as2d.attributes[key] = v;
-    };
-    widen("strides", {1}, 1);
-    widen("dilations", {1}, 1);
-    widen("pads", {0, 0}, 0);
-    return impl::Window2d::from(as2d, kernel);
-  };
+  auto window_for = [node](std::vector<std::int64_t> kernel) { return impl::conv_window(node, std::move(kernel)); };
   const bool fixed = !kernel_attr.empty();
   const impl::Window2d fixed_win = fixed ? window_for(kernel_attr) : impl::Window2d{};
   const std::int64_t groups = node.attr_int("group", 1);
   return detail::kernel([=, what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
     out[0] = detail::visit_floating(in[0], what, [&](const auto& x_in) -> Value {
       using T = typename std::decay_t<decltype(x_in)>::value_type;
-      Tensor<T> w = in[1].as<T>(what + " weight");
-      std::vector<std::int64_t> kernel = kernel_attr;
+      Tensor<T> w = in[1].as<T>(what, "weight");
+      // The window from the weight's shape only when it was not known at
+      // build time (a vector per run otherwise).
+      bool one_d = kernel_attr.size() == 1;
+      impl::Window2d win = fixed_win;
       if (!fixed) {
+        std::vector<std::int64_t> kernel;
         for (std::size_t d = 2; d < w.ndim(); ++d) kernel.push_back(w.shape()[d]);
+        one_d = kernel.size() == 1;
+        win = window_for(kernel);
       }
-      const bool one_d = kernel.size() == 1;
-      const impl::Window2d win = fixed ? fixed_win : window_for(kernel);
       Tensor<T> x = one_d ? x_in.unsqueeze(2) : x_in;
       if (one_d) w = w.unsqueeze(2);
-      const Tensor<T> b = in.size() > 2 && in[2].defined() ? in[2].as<T>(what + " bias") : Tensor<T>();
+      const Tensor<T> b = in.size() > 2 && in[2].defined() ? in[2].as<T>(what, "bias") : Tensor<T>();
       if (x.ndim() != 4) {
         throw ShapeError(nabla::detail::message(what, ": input must be [N, C, H, W] or [N, C, L], got ",
                                                 to_string(x_in.shape())));
@@ -264,15 +271,18 @@ inline std::unique_ptr<OpKernel> make_BatchNormalization(const Node& node, const
       using T = typename std::decay_t<decltype(x_in)>::value_type;
       if (x_in.ndim() < 2) throw ShapeError(nabla::detail::message(what, ": input must be [N, C, ...], got ", to_string(x_in.shape())));
       const std::int64_t c = x_in.shape()[1];
-      const auto scale = in[1].as<T>(what + " scale").contiguous(), bias = in[2].as<T>(what + " B").contiguous();
-      const auto mu = in[3].as<T>(what + " mean").contiguous(), var = in[4].as<T>(what + " var").contiguous();
+      const auto scale = in[1].as<T>(what, "scale").contiguous(), bias = in[2].as<T>(what, "B").contiguous();
+      const auto mu = in[3].as<T>(what, "mean").contiguous(), var = in[4].as<T>(what, "var").contiguous();
       for (const Tensor<T>* t : {&scale, &bias, &mu, &var}) {
         if (t->numel() != c) {
           throw ShapeError(nabla::detail::message(what, ": per-channel inputs must have ", c, " elements, got shape ",
                                                   to_string(t->shape())));
         }
       }
-      std::vector<T> a(static_cast<std::size_t>(c)), s(static_cast<std::size_t>(c));
+      // Per-channel factors in pooled tensors, so a run allocates no heap memory.
+      Tensor<T> a_factors = Tensor<T>::empty(Shape{c}), s_factors = Tensor<T>::empty(Shape{c});
+      T* a = a_factors.data();
+      T* s = s_factors.data();
       for (std::int64_t k = 0; k < c; ++k) {
         a[k] = static_cast<T>(scale.data()[k] / std::sqrt(static_cast<double>(var.data()[k]) + eps));
         s[k] = bias.data()[k] - mu.data()[k] * a[k];
@@ -314,9 +324,9 @@ inline std::unique_ptr<OpKernel> make_LayerNormalization(const Node& node, const
       // Scale and B broadcast to the normalised axes' shape.
       Shape norm_shape;
       for (std::size_t d = a; d < x_in.ndim(); ++d) norm_shape.push_back(x_in.shape()[d]);
-      const Tensor<T> scale = in[1].as<T>(what + " scale").expand(norm_shape).contiguous();
+      const Tensor<T> scale = in[1].as<T>(what, "scale").expand(norm_shape).contiguous();
       const bool has_b = in.size() > 2 && in[2].defined();
-      const Tensor<T> b = has_b ? in[2].as<T>(what + " B").expand(norm_shape).contiguous() : Tensor<T>();
+      const Tensor<T> b = has_b ? in[2].as<T>(what, "B").expand(norm_shape).contiguous() : Tensor<T>();
       Tensor<T> y = Tensor<T>::empty(x.shape());
       const std::int64_t rows = inner == 0 ? 0 : x.numel() / inner;
       for (std::int64_t r = 0; r < rows; ++r) {
@@ -360,7 +370,7 @@ inline std::unique_ptr<OpKernel> make_Dropout(const Node& node, const KernelCont
   return detail::kernel([what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
     // Training mode with ratio 0 drops nothing (torch exports eval-mode
     // F.dropout(p=0.0, training=True) so, e.g. Swin's attention dropout).
-    const bool training = in.size() > 2 && in[2].defined() && in[2].as<bool>(what + " training_mode").item();
+    const bool training = in.size() > 2 && in[2].defined() && in[2].as<bool>(what, "training_mode").item();
     const double ratio = in.size() > 1 && in[1].defined()
                              ? detail::visit_floating(in[1], what + " ratio", [](const auto& r) { return static_cast<double>(r.item()); })
                              : 0.5;

@@ -86,7 +86,7 @@ inline std::unique_ptr<OpKernel> make_Concat(const Node& node, const KernelConte
       using T = typename std::decay_t<decltype(first)>::value_type;
       std::vector<Tensor<T>> parts;
       for (const Value& v : in) {
-        if (v.defined()) parts.push_back(v.as<T>(what + " input"));
+        if (v.defined()) parts.push_back(v.as<T>(what, "input"));
       }
       return concat(parts, axis);
     });
@@ -322,7 +322,7 @@ inline std::unique_ptr<OpKernel> make_Range(const Node& node, const KernelContex
   return detail::kernel([what = node.describe()](const std::vector<Value>& in, std::vector<Value>& out) {
     out[0] = detail::visit_numeric(in[0], what, [&](const auto& s) -> Value {
       using T = typename std::decay_t<decltype(s)>::value_type;
-      const T start = s.item(), limit = in[1].as<T>(what + " limit").item(), delta = in[2].as<T>(what + " delta").item();
+      const T start = s.item(), limit = in[1].as<T>(what, "limit").item(), delta = in[2].as<T>(what, "delta").item();
       if (delta == T(0)) throw ValueError(what + ": delta is 0");
       const double count = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
       const auto n = static_cast<std::int64_t>(std::max(0.0, count));
@@ -376,7 +376,7 @@ inline std::unique_ptr<OpKernel> make_Pad(const Node& node, const KernelContext&
         hi[d] = pads[i + k];
       }
       T fill = static_cast<T>(attr_value);
-      if (from_input && in.size() > 2 && in[2].defined()) fill = in[2].as<T>(what + " constant_value").item();
+      if (from_input && in.size() > 2 && in[2].defined()) fill = in[2].as<T>(what, "constant_value").item();
       const Tensor<T> x = x_in.contiguous();
       Shape shape;
       for (std::size_t d = 0; d < r; ++d) {

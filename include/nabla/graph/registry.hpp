@@ -1,6 +1,6 @@
 // The runtime's op table: for each supported ONNX op type (default domain),
-// the opset range it is implemented for and its kernel builder.
-// check_supported lists everything a graph needs that is missing, at once.
+// the opset range it is implemented for and its kernel builder; a second
+// table for the "nabla" domain's fused ops. check_supported lists everything a graph needs that is missing, at once.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +16,9 @@
 #include "nabla/graph/ops_nn.hpp"
 #include "nabla/graph/ops_shape.hpp"
 #include "nabla/graph/ops_extra.hpp"
+#include "nabla/graph/ops_detect.hpp"
+#include "nabla/graph/ops_control.hpp"
+#include "nabla/graph/ops_fused.hpp"
 
 namespace nabla::graph {
 
@@ -55,26 +58,61 @@ inline const std::map<std::string, OpSupport>& op_table() {
     add("Unsqueeze", make_Unsqueeze); add("Where", make_Where, 9); add("Xor", make_Xor);
     // Model zoo ops (graph/ops_extra.hpp; scripts/onnx_zoo.py counts which exports need them).
     add("Einsum", make_Einsum, 12); add("Mod", make_Mod, 10); add("ScatterND", make_ScatterND, 11);
+    // Detector ops (graph/ops_detect.hpp): torchvision's SSDlite and Faster R-CNN exports.
+    add("GatherND", make_GatherND, 11); add("NonMaxSuppression", make_NonMaxSuppression, 10);
+    add("ReduceProd", make_ReduceProd); add("Resize", make_Resize, 10); add("RoiAlign", make_RoiAlign, 10);
+    add("ScatterElements", make_ScatterElements, 11); add("TopK", make_TopK, 10);
+    // Control flow (graph/ops_control.hpp): branches built by the Session.
+    add("If", make_If, 7);
     return t;
   }();
   return table;
 }
 
-// Throws one nabla::ValueError naming every (op type, opset) of `graph`
-// the runtime does not implement, so a model is rejected at load, not
-// halfway through a run.
-inline void check_supported(const Graph& graph) {
-  std::set<std::string> missing;
+// Ops of nabla's own domain "nabla" (opset 1), which graph passes make
+// (graph/passes.hpp): they run in a Session but are not ONNX.
+inline const std::map<std::string, OpSupport>& fused_op_table() {
+  static const std::map<std::string, OpSupport> table{{"FusedConv", OpSupport{1, 1, ops::make_FusedConv}},
+                                                      {"FusedGemm", OpSupport{1, 1, ops::make_FusedGemm}}};
+  return table;
+}
+
+// The table entry for `node`'s domain and op type, or null when the runtime
+// has none (a Session builds each node's kernel with find_op(node)->build).
+inline const OpSupport* find_op(const Node& node) {
+  const bool onnx = node.domain.empty() || node.domain == "ai.onnx";
+  if (!onnx && node.domain != "nabla") return nullptr;
+  const auto& table = onnx ? op_table() : fused_op_table();
+  const auto it = table.find(node.op_type);
+  return it == table.end() ? nullptr : &it->second;
+}
+
+namespace registry_impl {
+
+// Adds what `graph` (and its subgraphs, which use the outermost graph's
+// opsets) needs and the runtime lacks to `missing`.
+inline void collect_unsupported(const Graph& graph, const Graph& outermost, std::set<std::string>& missing) {
   for (const Node& node : graph.nodes) {
-    const std::int64_t opset = graph.opset(node.domain);
-    const auto it = node.domain.empty() || node.domain == "ai.onnx" ? op_table().find(node.op_type) : op_table().end();
-    if (it == op_table().end()) {
+    for (const auto& [key, sub] : node.subgraphs()) collect_unsupported(*sub, outermost, missing);
+    const std::int64_t opset = (graph.opsets.empty() ? outermost : graph).opset(node.domain);
+    const OpSupport* support = find_op(node);
+    if (!support) {
       missing.insert(nabla::detail::message(node.domain.empty() ? "" : node.domain + ".", node.op_type, " (opset ", opset, ")"));
-    } else if (opset != 0 && (opset < it->second.since_opset || opset > it->second.until_opset)) {
+    } else if (opset != 0 && (opset < support->since_opset || opset > support->until_opset)) {
       missing.insert(nabla::detail::message(node.op_type, " (opset ", opset, "; implemented for opsets ",
-                                            it->second.since_opset, " to ", it->second.until_opset, ")"));
+                                            support->since_opset, " to ", support->until_opset, ")"));
     }
   }
+}
+
+}  // namespace registry_impl
+
+// Throws one nabla::ValueError naming every (op type, opset) of `graph`
+// the runtime does not implement, so a model is rejected at load, not
+// halfway through a run. Subgraphs (If branches) are searched too.
+inline void check_supported(const Graph& graph) {
+  std::set<std::string> missing;
+  registry_impl::collect_unsupported(graph, graph, missing);
   if (missing.empty()) return;
   std::string list;
   for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;

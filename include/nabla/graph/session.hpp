@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "nabla/core/error.hpp"
 #include "nabla/graph/graph.hpp"
 #include "nabla/graph/kernel.hpp"
+#include "nabla/graph/passes.hpp"
 #include "nabla/graph/registry.hpp"
 #include "nabla/kernels/parallel.hpp"
 
@@ -30,9 +32,18 @@ class SessionOptions {
     return *this;
   }
   int threads() const noexcept { return threads_; }
+  // Graph passes before the kernels are built (graph/passes.hpp: identity
+  // and dead-node removal, constant and Shape folding, Conv+BN folding,
+  // Conv/Gemm epilogue fusion). On by default; off runs the graph as given.
+  SessionOptions& optimize(bool on) {
+    optimize_ = on;
+    return *this;
+  }
+  bool optimize() const noexcept { return optimize_; }
 
  private:
   int threads_ = 1;
+  bool optimize_ = true;
 };
 
 // Called after each node runs with the node and its input and output values
@@ -46,11 +57,22 @@ class Session {
   explicit Session(Graph graph, SessionOptions options = {}) : graph_(std::move(graph)), options_(options) {
     graph_.validate();
     check_supported(graph_);
+    if (options_.optimize()) graph_ = graph::optimize(std::move(graph_), &report_);
+    // Subgraphs' reads of this graph's values become explicit node inputs.
+    for (Node& node : graph_.nodes) {
+      for (auto& name : node.captured_names()) node.inputs.push_back(std::move(name));
+    }
+    graph_.validate();
     plan();
   }
 
+  // What the graph passes did (all zero with optimize(false)).
+  const OptimizeReport& optimize_report() const noexcept { return report_; }
+
   const std::vector<std::string>& input_names() const noexcept { return input_names_; }
   const std::vector<std::string>& output_names() const noexcept { return output_names_; }
+  // The graph as it runs: optimized, and with If nodes reading their
+  // branches' captured values as extra inputs (so not for onnx::save).
   const Graph& graph() const noexcept { return graph_; }
   const SessionOptions& options() const noexcept { return options_; }
 
@@ -89,6 +111,16 @@ class Session {
   // The general form: values of any dtype in and out. `observe`, when given,
   // sees every node after it runs (an empty one costs a test per node).
   std::vector<Value> run_values(const std::vector<Value>& inputs, const NodeObserver& observe = {}) const {
+    std::vector<Value> result;
+    run_values(inputs, result, observe);
+    return result;
+  }
+
+  // The same, into `outputs` (resized to the graph's output count): with an
+  // `outputs` kept from run to run, a steady-state run of a model whose
+  // kernels allocate nothing makes no heap allocation (tensors come from the
+  // caching allocator, the run's value slots from a per-Session pool).
+  void run_values(const std::vector<Value>& inputs, std::vector<Value>& outputs, const NodeObserver& observe = {}) const {
     if (inputs.size() != input_slots_.size()) {
       throw ValueError(nabla::detail::message("Session::run: the graph takes ", input_slots_.size(), " inputs (",
                                               join(input_names_), "), got ", inputs.size()));
@@ -101,9 +133,12 @@ class Session {
       ~Restore() { set_num_threads(n); }
     } restore{saved_threads};
 
-    std::vector<Value> slots = constants_;
+    ScratchLease lease(*this);
+    std::vector<Value>& slots = lease.scratch->slots;
+    std::vector<Value>& in = lease.scratch->in;
+    std::vector<Value>& out = lease.scratch->out;
+    slots = constants_;  // copies into the reused buffer: no allocation once sized
     for (std::size_t k = 0; k < inputs.size(); ++k) slots[input_slots_[k]] = inputs[k];
-    std::vector<Value> in, out;
     for (const Step& step : steps_) {
       in.clear();
       for (int s : step.inputs) in.push_back(s < 0 ? Value() : slots[static_cast<std::size_t>(s)]);
@@ -119,12 +154,56 @@ class Session {
       }
       for (int s : step.release) slots[static_cast<std::size_t>(s)] = Value();
     }
-    std::vector<Value> result;
-    for (int s : output_slots_) result.push_back(slots[static_cast<std::size_t>(s)]);
-    return result;
+    outputs.resize(output_slots_.size());
+    for (std::size_t k = 0; k < output_slots_.size(); ++k) outputs[k] = slots[static_cast<std::size_t>(output_slots_[k])];
+    for (Value& v : slots) v = Value();  // the pooled buffers keep no tensor alive
   }
 
  private:
+  // An If branch: a Session of its own, run on the caller's thread.
+  class Subsession final : public SubgraphRunner {
+   public:
+    Subsession(Graph graph, SessionOptions options) : session_(std::move(graph), options) {}
+    std::vector<Value> run(const std::vector<Value>& inputs) const override { return session_.run_values(inputs); }
+
+   private:
+    Session session_;
+  };
+
+  // One run's value slots and kernel argument vectors. Runs borrow one from
+  // the Session's pool and give it back, so concurrent runs never share one
+  // and a steady state allocates none.
+  struct Scratch {
+    std::vector<Value> slots, in, out;
+  };
+  struct ScratchPool {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<Scratch>> free;
+  };
+  class ScratchLease {
+   public:
+    explicit ScratchLease(const Session& s) : pool_(*s.scratch_pool_) {
+      {
+        std::lock_guard<std::mutex> lock(pool_.mutex);
+        if (!pool_.free.empty()) {
+          scratch = std::move(pool_.free.back());
+          pool_.free.pop_back();
+        }
+      }
+      if (!scratch) scratch = std::make_unique<Scratch>();
+    }
+    ~ScratchLease() {
+      std::lock_guard<std::mutex> lock(pool_.mutex);
+      pool_.free.push_back(std::move(scratch));  // after the first runs, within its capacity
+    }
+    ScratchLease(const ScratchLease&) = delete;
+    ScratchLease& operator=(const ScratchLease&) = delete;
+    std::unique_ptr<Scratch> scratch;
+
+   private:
+    ScratchPool& pool_;
+  };
+
   struct Step {
     const Node* node;
     std::shared_ptr<const OpKernel> kernel;
@@ -154,7 +233,7 @@ class Session {
   void check_input(std::size_t k, const Value& v) const {
     const ValueInfo& info = input_info_[k];
     if (!v.defined()) throw ValueError(nabla::detail::message("Session::run: input '", info.name, "' is undefined"));
-    if (v.dtype() != info.dtype) {
+    if (info.dtype != DType::undefined && v.dtype() != info.dtype) {
       throw ValueError(nabla::detail::message("Session::run: input '", info.name, "' must be ", dtype_name(info.dtype),
                                               " of shape ", to_string(info.shape), ", got ", dtype_name(v.dtype()),
                                               " of shape ", nabla::to_string(v.shape())));
@@ -201,12 +280,16 @@ class Session {
     for (const auto& [name, value] : graph_.initializers) constants_[static_cast<std::size_t>(slot_of[name])] = value;
     // Kernels see their constant inputs (weights) when they are built.
     for (Step& step : steps_) {
-      const KernelContext ctx{graph_, graph_.opset(step.node->domain), [&](std::size_t k) -> const Value* {
+      const KernelContext ctx{graph_, graph_.opset(step.node->domain),
+                              [&](std::size_t k) -> const Value* {
                                 if (k >= step.inputs.size() || step.inputs[k] < 0) return nullptr;
                                 const Value& c = constants_[static_cast<std::size_t>(step.inputs[k])];
                                 return c.defined() ? &c : nullptr;
+                              },
+                              [this](Graph sub) -> std::shared_ptr<const SubgraphRunner> {
+                                return std::make_shared<Subsession>(std::move(sub), options_);
                               }};
-      const auto& entry = op_table().at(step.node->op_type);
+      const OpSupport& entry = *find_op(*step.node);  // check_supported has run
       try {
         step.kernel = entry.build(*step.node, ctx);
       } catch (const Error& e) {
@@ -236,11 +319,13 @@ class Session {
 
   Graph graph_;
   SessionOptions options_;
+  OptimizeReport report_;
   std::vector<Step> steps_;
   std::vector<Value> constants_;  // one per slot: initializers, others undefined
   std::vector<int> input_slots_, output_slots_;
   std::vector<std::string> input_names_, output_names_;
   std::vector<ValueInfo> input_info_;
+  std::unique_ptr<ScratchPool> scratch_pool_ = std::make_unique<ScratchPool>();
 };
 
 }  // namespace nabla::graph

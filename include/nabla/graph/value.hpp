@@ -89,9 +89,17 @@ class Value {
   // the error ("Conv input X").
   template <class T>
   const Tensor<T>& as(const std::string& what = "value") const {
+    return as<T>(what, "");
+  }
+  // The same, naming the value `owner` + " " + `role` ("Conv node 'c1'
+  // weight"): the message is only built on failure, so kernels call this
+  // on every run without allocating.
+  template <class T>
+  const Tensor<T>& as(const std::string& owner, const char* role) const {
     if (const auto* t = std::get_if<Tensor<T>>(&v_)) return *t;
-    throw ValueError(nabla::detail::message(what, ": expected a ", dtype_name(dtype_of<T>()), " tensor, got ",
-                                     dtype_name(dtype()), defined() ? " of shape " + to_string(shape()) : ""));
+    throw ValueError(nabla::detail::message(owner, *role ? " " : "", role, ": expected a ", dtype_name(dtype_of<T>()),
+                                            " tensor, got ", dtype_name(dtype()),
+                                            defined() ? " of shape " + to_string(shape()) : ""));
   }
   // Calls f(const Tensor<T>&) with the held tensor (not for an undefined value).
   template <class F>

@@ -146,8 +146,23 @@ inline proto::ModelProto model_to_proto(const graph::Graph& g) {
   return model;
 }
 
+// Graph passes' fused ops (domain "nabla", graph/passes.hpp) have no ONNX
+// form: refuse them, in subgraphs too, before building anything.
+inline void refuse_nabla_ops(const graph::Graph& g, const std::string& op) {
+  for (const graph::Node& n : g.nodes) {
+    if (n.domain == "nabla") {
+      throw ValueError(nabla::detail::message(op, ": ", n.describe(), " is one of nabla's fused ops: optimized graphs are "
+                                              "not exportable; save the graph before optimize"));
+    }
+    for (const auto& [key, attr] : n.attributes) {
+      if (const auto* sub = std::get_if<std::shared_ptr<const graph::Graph>>(&attr); sub && *sub) refuse_nabla_ops(**sub, op);
+    }
+  }
+}
+
 // The checked, serialized model; `op` starts the error messages.
 inline std::string serialize_checked(const graph::Graph& g, const std::string& op) {
+  refuse_nabla_ops(g, op);
   const proto::ModelProto model = model_to_proto(g);
   try {
     proto::checker::check_model(model);
