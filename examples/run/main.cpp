@@ -43,6 +43,7 @@ struct Options {
   double seconds = 0.0;
   int threads = 1;
   bool json = false;
+  bool profile = false;
   std::uint64_t seed = 0;
   int show = 5;
 };
@@ -458,6 +459,43 @@ int run_tool(const Options& o) {
          << json_number(per_second) << ", \"rss_before_load_bytes\": " << rss_before_load << ", \"rss_after_load_bytes\": "
          << rss_after_load << ", \"rss_after_session_bytes\": " << rss_after_session << ", \"peak_rss_bytes\": " << peak << "}";
   }
+  if (o.profile) {
+    // Time per op type over --runs runs: the observer sees each node right
+    // after it ran, so a node's time is the gap since the previous one.
+    std::map<std::string, double> ms_by_op;
+    std::map<std::string, std::int64_t> nodes_by_op;
+    Clock::time_point last;
+    const graph::NodeObserver time_nodes = [&](const graph::Node& node, const std::vector<graph::Value>&,
+                                               const std::vector<graph::Value>&) {
+      const auto now = Clock::now();
+      ms_by_op[node.op_type] += std::chrono::duration<double, std::milli>(now - last).count();
+      ++nodes_by_op[node.op_type];
+      last = now;
+    };
+    const int runs = std::max(1, o.runs);
+    for (int i = 0; i < runs; ++i) {
+      last = Clock::now();
+      session.run_values(feeds, time_nodes);
+    }
+    std::vector<std::pair<std::string, double>> by_time(ms_by_op.begin(), ms_by_op.end());
+    std::sort(by_time.begin(), by_time.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    double total = 0;
+    for (const auto& entry : by_time) total += entry.second;
+    if (say) {
+      text << "Profile (" << runs << " runs, threads " << o.threads << ", the graph as optimized; ms per run):\n";
+      for (const auto& [op, ms] : by_time) {
+        char line[160];
+        std::snprintf(line, sizeof line, "  %-24s %10.3f ms %6.1f%%  (%lld nodes)\n", op.c_str(), ms / runs,
+                      total > 0 ? 100.0 * ms / total : 0.0, static_cast<long long>(nodes_by_op[op] / runs));
+        text << line;
+      }
+    }
+    json << ", \"profile_ms_per_run\": {";
+    for (std::size_t k = 0; k < by_time.size(); ++k) {
+      json << (k ? ", " : "") << json_string(by_time[k].first) << ": " << json_number(by_time[k].second / runs);
+    }
+    json << "}";
+  }
   json << "}";
   if (o.json) std::cout << json.str() << "\n";
   return 0;
@@ -475,6 +513,7 @@ int main(int argc, char** argv) {
   app.add_option("--input", o.inputs, "NAME=FILE: an input from a .npy file (float32/float64/int64) or a raw float32 file "
                                       "with the model's shape; repeatable");
   app.add_flag("--bench", o.bench, "measure latency, throughput, cold start and memory");
+  app.add_flag("--profile", o.profile, "time each op type over --runs runs (after --bench, if given)");
   app.add_option("--warmup", o.warmup, "untimed runs before measuring")->check(CLI::Range(0, 1000000))->capture_default_str();
   app.add_option("--runs", o.runs, "timed runs")->check(CLI::Range(1, 100000000))->capture_default_str();
   app.add_option("--seconds", o.seconds, "time runs for this long instead of --runs")->check(CLI::Range(0.001, 86400.0));

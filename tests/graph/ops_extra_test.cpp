@@ -22,7 +22,10 @@ nabla::graph::Graph extra_one_node(const std::string& op, const std::vector<nabl
   node.op_type = op;
   node.name = "n";
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::string key = "x" + std::to_string(i);
+    // Appended, not "x" + to_string(i): GCC 12 at -O3 reports a false
+    // -Wrestrict on that operator+ once inlined (GCC bug 105329).
+    std::string key = "x";
+    key += std::to_string(i);
     g.inputs.push_back(nabla::graph::ValueInfo{key, inputs[i].dtype(), {}, false});
     node.inputs.push_back(key);
   }

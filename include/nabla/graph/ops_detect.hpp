@@ -10,6 +10,7 @@
 #include <numeric>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "nabla/graph/kernel.hpp"
@@ -163,6 +164,7 @@ inline std::unique_ptr<OpKernel> make_NonMaxSuppression(const Node& node, const 
       };
       std::vector<Corners> corners(static_cast<std::size_t>(n));
       std::vector<std::int64_t> order, kept;
+      std::vector<std::vector<std::int64_t>> buckets;  // kept boxes by x1
       for (std::int64_t b = 0; b < batches; ++b) {
         for (std::int64_t i = 0; i < n; ++i) {
           const T* p = boxes.data() + (b * n + i) * 4;
@@ -194,18 +196,55 @@ inline std::unique_ptr<OpKernel> make_NonMaxSuppression(const Node& node, const 
             order.push_back(i);
           }
           std::stable_sort(order.begin(), order.end(), [s](std::int64_t p, std::int64_t q) { return s[p] > s[q]; });
+          // Kept boxes are filed in buckets by x1, so a candidate is only
+          // compared with kept boxes its x range can meet: exporters run
+          // batched NMS as one class with each class's boxes shifted apart
+          // (27,000 boxes for SSDlite), where comparing with every kept box
+          // is quadratic. A kept box k with k.x1 >= i.x2 or k.x2 <= i.x1
+          // cannot overlap i, and k.x2 <= k.x1 + max_width; the slack keeps
+          // the window wide of rounding, so the boxes kept are exactly
+          // greedy NMS's.
+          double max_width = 0.0, min_x1 = 0.0, max_x1 = 0.0;
+          for (std::size_t r = 0; r < order.size(); ++r) {
+            const Corners& c = corners[static_cast<std::size_t>(order[r])];
+            max_width = std::max(max_width, static_cast<double>(c.x2) - static_cast<double>(c.x1));
+            min_x1 = r == 0 ? static_cast<double>(c.x1) : std::min(min_x1, static_cast<double>(c.x1));
+            max_x1 = r == 0 ? static_cast<double>(c.x1) : std::max(max_x1, static_cast<double>(c.x1));
+          }
+          const double slack = 1e-6 * (std::max(std::abs(min_x1), std::abs(max_x1)) + max_width + 1.0);
+          const double span = max_x1 - min_x1;
+          // Non-finite coordinates fall back to one bucket (every kept box).
+          const double per_width = span / std::max(max_width + slack, 1e-30);
+          const std::size_t bucket_count =
+              std::isfinite(per_width) && per_width >= 0
+                  ? std::max<std::size_t>(1, std::min(order.size(), static_cast<std::size_t>(std::min(per_width, 1e9)) + 1))
+                  : 1;
+          const double cell = bucket_count > 1 ? span / static_cast<double>(bucket_count) : 1.0;
+          auto bucket_of = [&](double x) {
+            const double at = std::floor((x - min_x1) / cell);
+            if (bucket_count == 1 || !(at > 0)) return std::size_t{0};
+            return at >= static_cast<double>(bucket_count - 1) ? bucket_count - 1 : static_cast<std::size_t>(at);
+          };
+          buckets.resize(std::max(buckets.size(), bucket_count));
+          for (std::size_t k = 0; k < bucket_count; ++k) buckets[k].clear();
           kept.clear();
           for (std::int64_t i : order) {
             if (static_cast<std::int64_t>(kept.size()) >= max_per_class) break;
+            const Corners& c = corners[static_cast<std::size_t>(i)];
+            const std::size_t lo = bucket_of(static_cast<double>(c.x1) - max_width - slack);
+            const std::size_t hi = bucket_of(static_cast<double>(c.x2) + slack);
             bool suppressed = false;
-            for (std::int64_t j : kept) {
-              if (overlaps(j, i)) {
-                suppressed = true;
-                break;
+            for (std::size_t k = lo; k <= hi && !suppressed; ++k) {
+              for (std::int64_t j : buckets[k]) {
+                if (overlaps(j, i)) {
+                  suppressed = true;
+                  break;
+                }
               }
             }
             if (suppressed) continue;
             kept.push_back(i);
+            buckets[bucket_of(static_cast<double>(c.x1))].push_back(i);
             selected.insert(selected.end(), {b, cls, i});
           }
         }
