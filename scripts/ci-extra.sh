@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/fuzz.sh "${NABLA_FUZZ_SECONDS:-40}"
+bash scripts/fuzz.sh "${NABLA_FUZZ_SECONDS:-30}"
