@@ -326,6 +326,40 @@ TEST_CASE("conv2d: results do not depend on the thread count", "[nn_ops]") {
   CHECK(g1.grad_bias.to_vector() == g2.grad_bias.to_vector());
 }
 
+TEST_CASE("conv2d: one image split across threads has the bits of one thread", "[nn_ops]") {
+  // Fewer images than threads splits each image's output (or its groups):
+  // dense 3x3 with a large plane (column pieces), a small plane (row
+  // pieces), strided, grouped, depthwise; each against 1 thread and against
+  // the same image inside a batch.
+  struct Case {
+    std::int64_t c, k, hw, kernel, stride, groups;
+  };
+  const Case cases[] = {{16, 24, 40, 3, 1, 1}, {64, 96, 7, 3, 1, 1}, {32, 48, 29, 3, 2, 1},
+                        {32, 32, 14, 3, 1, 4}, {48, 48, 28, 3, 1, 48}, {8, 13, 9, 5, 1, 1}};
+  const int before = nabla::get_num_threads();
+  for (const Case& cs : cases) {
+    INFO("c " << cs.c << " k " << cs.k << " hw " << cs.hw << " groups " << cs.groups);
+    nabla::Generator gen(21);
+    const auto x = nabla::randn<float>(Shape{3, cs.c, cs.hw, cs.hw}, gen);
+    const auto w = nabla::randn<float>(Shape{cs.k, cs.c / cs.groups, cs.kernel, cs.kernel}, gen);
+    const auto b = nabla::randn<float>(Shape{cs.k}, gen);
+    const nabla::Conv2dParams p{cs.stride, cs.stride, cs.kernel / 2, cs.kernel / 2, 1, 1, cs.groups};
+    const auto x0 = x.slice(0, 0, 1).contiguous();
+    nabla::set_num_threads(1);
+    const auto one = nabla::conv2d(x0, w, b, p);
+    const auto batched = nabla::conv2d(x, w, b, p);
+    for (const int threads : {2, 3, 5}) {
+      nabla::set_num_threads(threads);
+      INFO("threads " << threads);
+      CHECK(nabla::conv2d(x0, w, b, p).to_vector() == one.to_vector());
+      CHECK(nabla::conv2d(x.slice(0, 0, 2).contiguous(), w, b, p).to_vector() ==
+            batched.slice(0, 0, 2).contiguous().to_vector());
+    }
+    nabla::set_num_threads(before);
+    CHECK(batched.slice(0, 0, 1).contiguous().to_vector() == one.to_vector());
+  }
+}
+
 TEMPLATE_TEST_CASE("conv2d: non-contiguous operands and the stride/padding overload", "[nn_ops]", float, double) {
   nabla::Generator gen(4);
   const auto x = nabla::randn<TestType>(Shape{2, 6, 5, 3}, gen).permute(Shape{0, 3, 2, 1});  // [2, 3, 5, 6]

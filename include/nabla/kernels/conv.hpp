@@ -287,8 +287,83 @@ const T* padded_input(const Conv2dGeometry& g, const ConvWorkspace<T>& cw, const
 
 }  // namespace conv_detail
 
+namespace conv_detail {
+
+// Fewer images than threads (inference at batch 1): each image's groups, or
+// each group's output, are split into pieces the threads share. Pieces of
+// the output are whole micro-tiles (columns in multiples of nr, rows of
+// mr), and every output element is the same sum in the same order as in
+// the one-thread product, so the result has the same bits for any thread
+// count. The piece sizes depend on the shapes only.
+template <class T>
+void conv2d_forward_split(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+  using Bl = gemm_detail::Blocking<T>;
+  const std::int64_t plane = g.out_plane();
+  const std::int64_t rows = g.col_rows();
+  const std::int64_t kg = g.group_filters();
+  const PaddedPlane pp(g);
+  const ConvWorkspace<T> cw(g, false);
+  // Many groups (depthwise): a group per task, each with its own padding buffer.
+  const std::int64_t group_tasks = g.groups >= 4 ? std::min<std::int64_t>(g.groups, 64) : 1;
+  const Tensor<T> workspace = Tensor<T>::empty(Shape{std::max<std::int64_t>(1, group_tasks * cw.size())});
+  T* ws = workspace.data();
+  const std::int64_t col_piece = gemm_detail::round_up(std::max<std::int64_t>(256, gemm_detail::ceil_div(plane, 8)), Bl::nr);
+  const std::int64_t col_pieces = gemm_detail::ceil_div(plane, col_piece);
+  const std::int64_t row_pieces = col_pieces >= 4 ? 1 : std::min(gemm_detail::ceil_div(kg, Bl::mr), gemm_detail::ceil_div(4, col_pieces));
+  const std::int64_t row_piece = gemm_detail::round_up(gemm_detail::ceil_div(kg, row_pieces), Bl::mr);
+  auto run_group = [&](std::int64_t n, std::int64_t gi, T* padded, bool split) {
+    const T* x_ng = x + (n * g.c + gi * g.group_channels()) * g.h * g.w;
+    const T* w_g = w + gi * kg * rows;
+    T* y_ng = y + (n * g.k + gi * kg) * plane;
+    T beta = T(0);
+    if (bias) {
+      for (std::int64_t r = 0; r < kg; ++r) std::fill(y_ng + r * plane, y_ng + (r + 1) * plane, bias[gi * kg + r]);
+      beta = T(1);
+    }
+    const T* xp = padded_input(g, cw, x_ng, padded);
+    auto piece = [&](std::int64_t p) {
+      const std::int64_t r0 = (p / col_pieces) * row_piece, j0 = (p % col_pieces) * col_piece;
+      const std::int64_t mb = std::min(kg, r0 + row_piece) - r0, nb = std::min(plane, j0 + col_piece) - j0;
+      if (mb <= 0 || nb <= 0) return;
+      gemm_generated_b(
+          false, mb, nb, rows, T(1), w_g + r0 * rows, rows,
+          [&](std::int64_t pc, std::int64_t kb, std::int64_t jc, std::int64_t cols, T* out) {
+            pack_im2col_panels(g, pp, xp, pc, kb, j0 + jc, cols, out);
+          },
+          beta, y_ng + r0 * plane + j0, plane);
+    };
+    if (split) {
+      parallel_for(0, row_pieces * col_pieces, 1, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t p = lo; p < hi; ++p) piece(p);
+      });
+    } else {
+      for (std::int64_t p = 0; p < row_pieces * col_pieces; ++p) piece(p);
+    }
+  };
+  for (std::int64_t n = 0; n < g.n; ++n) {
+    if (group_tasks > 1) {
+      parallel_for(0, group_tasks, 1, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t t = lo; t < hi; ++t) {
+          T* padded = ws + t * cw.size();
+          std::fill(padded, padded + cw.padded_size, T(0));
+          for (std::int64_t gi = split_point(g.groups, group_tasks, t); gi < split_point(g.groups, group_tasks, t + 1); ++gi) {
+            run_group(n, gi, padded, false);
+          }
+        }
+      });
+    } else {
+      std::fill(ws, ws + cw.padded_size, T(0));
+      for (std::int64_t gi = 0; gi < g.groups; ++gi) run_group(n, gi, ws, true);
+    }
+  }
+}
+
+}  // namespace conv_detail
+
 // y = conv2d(x, w) + bias (bias may be null), NCHW. Images are split into one
-// piece per thread; each piece owns its workspace from the pool.
+// piece per thread; each piece owns its workspace from the pool. With fewer
+// images than threads, each image's work is split instead (conv_detail::
+// conv2d_forward_split).
 template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bias, T* y) {
   if (g.n == 0 || g.k == 0 || g.out_plane() == 0) return;
@@ -296,6 +371,10 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bi
   const std::int64_t rows = g.col_rows();
   const std::int64_t kg = g.group_filters();
   const conv_detail::PaddedPlane pp(g);
+  if (g.n < get_num_threads() && !g.pointwise() && gemm_detail::can_thread()) {
+    conv_detail::conv2d_forward_split(g, x, w, bias, y);
+    return;
+  }
   const std::int64_t tasks = std::min<std::int64_t>(g.n, get_num_threads());
   const conv_detail::ConvWorkspace<T> cw(g, false);
   const Tensor<T> workspace = Tensor<T>::empty(Shape{tasks * cw.size()});
