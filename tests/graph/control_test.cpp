@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "graph/node_builder.hpp"
 #include "nabla/graph.hpp"
 
 namespace {
@@ -18,16 +19,7 @@ namespace graph = nabla::graph;
 using nabla::Shape;
 using nabla::Tensor;
 
-graph::Node control_node(std::string op, std::vector<std::string> in, std::vector<std::string> out,
-                         std::map<std::string, graph::Attribute> attrs = {}) {
-  graph::Node n;
-  n.op_type = std::move(op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.name = n.outputs.empty() ? "" : n.outputs[0];
-  n.attributes = std::move(attrs);
-  return n;
-}
+using nabla::testing::make_node;
 
 graph::ValueInfo control_output(const std::string& name) { return graph::ValueInfo{name, graph::DType::float32, {}, false}; }
 
@@ -36,12 +28,12 @@ graph::ValueInfo control_output(const std::string& name) { return graph::ValueIn
 graph::Graph control_if_graph() {
   auto then_branch = std::make_shared<graph::Graph>();
   then_branch->name = "then";
-  then_branch->nodes.push_back(control_node("Mul", {"x", "w"}, {"xw"}));
-  then_branch->nodes.push_back(control_node("Add", {"xw", "h"}, {"t_out"}));
+  then_branch->nodes.push_back(make_node("Mul", {"x", "w"}, {"xw"}));
+  then_branch->nodes.push_back(make_node("Add", {"xw", "h"}, {"t_out"}));
   then_branch->outputs.push_back(control_output("t_out"));
   auto else_branch = std::make_shared<graph::Graph>();
   else_branch->name = "else";
-  else_branch->nodes.push_back(control_node("Neg", {"h"}, {"e_out"}));
+  else_branch->nodes.push_back(make_node("Neg", {"h"}, {"e_out"}));
   else_branch->outputs.push_back(control_output("e_out"));
 
   graph::Graph g;
@@ -50,10 +42,10 @@ graph::Graph control_if_graph() {
   g.inputs.push_back(graph::ValueInfo{"x", graph::DType::float32, {graph::Dim{3, ""}}, true});
   g.initializers["w"] = Tensor<float>(Shape{3}, std::vector<float>{2, 3, 4});
   g.initializers["zero"] = Tensor<float>(Shape{}, std::vector<float>{0});
-  g.nodes.push_back(control_node("Relu", {"x"}, {"h"}));
-  g.nodes.push_back(control_node("ReduceSum", {"x"}, {"s"}, {{"keepdims", std::int64_t{0}}}));
-  g.nodes.push_back(control_node("Greater", {"s", "zero"}, {"cond"}));
-  g.nodes.push_back(control_node("If", {"cond"}, {"y"},
+  g.nodes.push_back(make_node("Relu", {"x"}, {"h"}));
+  g.nodes.push_back(make_node("ReduceSum", {"x"}, {"s"}, {{"keepdims", std::int64_t{0}}}));
+  g.nodes.push_back(make_node("Greater", {"s", "zero"}, {"cond"}));
+  g.nodes.push_back(make_node("If", {"cond"}, {"y"},
                                  {{"then_branch", std::shared_ptr<const graph::Graph>(then_branch)},
                                   {"else_branch", std::shared_ptr<const graph::Graph>(else_branch)}}));
   g.outputs.push_back(control_output("y"));
@@ -96,19 +88,19 @@ TEST_CASE("If runs the branch its condition picks, with the enclosing graph's va
 TEST_CASE("nested If reads values two scopes out", "[graph][control]") {
   // y = If(c1) then { If(c2) then { x + 1 } else { x - 1 } } else { x * 0 }
   auto inner_then = std::make_shared<graph::Graph>();
-  inner_then->nodes.push_back(control_node("Add", {"x", "one"}, {"a"}));
+  inner_then->nodes.push_back(make_node("Add", {"x", "one"}, {"a"}));
   inner_then->outputs.push_back(control_output("a"));
   auto inner_else = std::make_shared<graph::Graph>();
-  inner_else->nodes.push_back(control_node("Sub", {"x", "one"}, {"b"}));
+  inner_else->nodes.push_back(make_node("Sub", {"x", "one"}, {"b"}));
   inner_else->outputs.push_back(control_output("b"));
   auto outer_then = std::make_shared<graph::Graph>();
-  outer_then->nodes.push_back(control_node("If", {"c2"}, {"inner"},
+  outer_then->nodes.push_back(make_node("If", {"c2"}, {"inner"},
                                            {{"then_branch", std::shared_ptr<const graph::Graph>(inner_then)},
                                             {"else_branch", std::shared_ptr<const graph::Graph>(inner_else)}}));
   outer_then->outputs.push_back(control_output("inner"));
   auto outer_else = std::make_shared<graph::Graph>();
   outer_else->initializers["nought"] = Tensor<float>(Shape{}, std::vector<float>{0});
-  outer_else->nodes.push_back(control_node("Mul", {"x", "nought"}, {"z"}));
+  outer_else->nodes.push_back(make_node("Mul", {"x", "nought"}, {"z"}));
   outer_else->outputs.push_back(control_output("z"));
 
   graph::Graph g;
@@ -117,7 +109,7 @@ TEST_CASE("nested If reads values two scopes out", "[graph][control]") {
   g.inputs.push_back(graph::ValueInfo{"c1", graph::DType::boolean, {}, true});
   g.inputs.push_back(graph::ValueInfo{"c2", graph::DType::boolean, {}, true});
   g.initializers["one"] = Tensor<float>(Shape{}, std::vector<float>{1});
-  g.nodes.push_back(control_node("If", {"c1"}, {"y"},
+  g.nodes.push_back(make_node("If", {"c1"}, {"y"},
                                  {{"then_branch", std::shared_ptr<const graph::Graph>(outer_then)},
                                   {"else_branch", std::shared_ptr<const graph::Graph>(outer_else)}}));
   g.outputs.push_back(control_output("y"));

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/node_builder.hpp"
 #include "nabla/graph.hpp"
 #include "nabla/graph/passes.hpp"
 
@@ -23,16 +24,7 @@ namespace graph = nabla::graph;
 using nabla::Shape;
 using nabla::Tensor;
 
-graph::Node passes_node(std::string op, std::vector<std::string> in, std::vector<std::string> out,
-                        std::map<std::string, graph::Attribute> attrs = {}) {
-  graph::Node n;
-  n.op_type = std::move(op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.name = n.outputs.empty() ? "" : n.outputs[0];
-  n.attributes = std::move(attrs);
-  return n;
-}
+using nabla::testing::make_node;
 
 // A float value; extent -1 is the symbolic "batch".
 graph::ValueInfo passes_info(const std::string& name, const std::vector<std::int64_t>& dims) {
@@ -121,7 +113,7 @@ graph::Graph passes_conv_graph(std::int64_t opset) {
   g.inputs = {passes_info("x", {2, 8, 33, 33}), passes_info("z", {2, 17, 33, 33})};
   g.initializers["W"] = passes_random(Shape{17, 8, 3, 3}, 1);
   g.initializers["B"] = passes_random(Shape{17}, 2);
-  g.nodes.push_back(passes_node("Conv", {"x", "W", "B"}, {"conv"},
+  g.nodes.push_back(make_node("Conv", {"x", "W", "B"}, {"conv"},
                                 {{"kernel_shape", std::vector<std::int64_t>{3, 3}}, {"pads", std::vector<std::int64_t>{1, 1, 1, 1}}}));
   return g;
 }
@@ -137,13 +129,13 @@ TEST_CASE("remove_identities rewires readers; graph outputs keep their names", "
   graph::Graph g = passes_graph(13);
   g.inputs = {passes_info("x", {2, 3})};
   g.initializers["ratio"] = Tensor<float>::scalar(0.3f);
-  g.nodes = {passes_node("Relu", {"x"}, {"a"}),
-             passes_node("Identity", {"a"}, {"b"}),
-             passes_node("Sigmoid", {"b"}, {"c"}),
-             passes_node("Identity", {"c"}, {"y"}),          // a graph output: Sigmoid writes y instead
-             passes_node("Identity", {"x"}, {"x_copy"}),     // a graph output of a graph input: kept
-             passes_node("Dropout", {"a", "ratio"}, {"d"}),  // no training_mode: inference
-             passes_node("Tanh", {"d"}, {"e"})};
+  g.nodes = {make_node("Relu", {"x"}, {"a"}),
+             make_node("Identity", {"a"}, {"b"}),
+             make_node("Sigmoid", {"b"}, {"c"}),
+             make_node("Identity", {"c"}, {"y"}),          // a graph output: Sigmoid writes y instead
+             make_node("Identity", {"x"}, {"x_copy"}),     // a graph output of a graph input: kept
+             make_node("Dropout", {"a", "ratio"}, {"d"}),  // no training_mode: inference
+             make_node("Tanh", {"d"}, {"e"})};
   g.outputs = {passes_output("y"), passes_output("x_copy"), passes_output("e")};
   graph::Graph opt = g;
   CHECK(graph::remove_identities(opt) == 3);
@@ -161,10 +153,10 @@ TEST_CASE("remove_identities: Dropout in training mode or with its mask read sta
   g.initializers["zero"] = Tensor<float>::scalar(0.0f);
   g.initializers["yes"] = Tensor<bool>::scalar(true);
   g.initializers["no"] = Tensor<bool>::scalar(false);
-  g.nodes = {passes_node("Dropout", {"x", "zero", "yes"}, {"d1"}),          // training_mode = true (ratio 0 runs)
-             passes_node("Dropout", {"d1", "zero", "no"}, {"d2", "mask"}),  // mask is a graph output
-             passes_node("Dropout", {"d2", "zero", "no"}, {"d3"}),          // constant false: removed
-             passes_node("Relu", {"d3"}, {"y"})};
+  g.nodes = {make_node("Dropout", {"x", "zero", "yes"}, {"d1"}),          // training_mode = true (ratio 0 runs)
+             make_node("Dropout", {"d1", "zero", "no"}, {"d2", "mask"}),  // mask is a graph output
+             make_node("Dropout", {"d2", "zero", "no"}, {"d3"}),          // constant false: removed
+             make_node("Relu", {"d3"}, {"y"})};
   g.outputs = {passes_output("y"), graph::ValueInfo{"mask", graph::DType::boolean, {}, false}};
   graph::Graph opt = g;
   CHECK(graph::remove_identities(opt) == 1);
@@ -174,7 +166,7 @@ TEST_CASE("remove_identities: Dropout in training mode or with its mask read sta
   // Before opset 12 Dropout has no training_mode; an unread mask does not keep it.
   graph::Graph old = passes_graph(11);
   old.inputs = {passes_info("x", {2, 3})};
-  old.nodes = {passes_node("Dropout", {"x"}, {"d", "unused_mask"}, {{"ratio", 0.5}}), passes_node("Relu", {"d"}, {"y"})};
+  old.nodes = {make_node("Dropout", {"x"}, {"d", "unused_mask"}, {{"ratio", 0.5}}), make_node("Relu", {"d"}, {"y"})};
   old.outputs = {passes_output("y")};
   graph::Graph old_opt = old;
   CHECK(graph::remove_identities(old_opt) == 1);
@@ -188,10 +180,10 @@ TEST_CASE("remove_dead_nodes drops unneeded nodes and initializers; subgraph rea
   g.initializers["k"] = passes_random(Shape{3}, 1);
   g.initializers["w_unused"] = passes_random(Shape{3}, 2);
   g.initializers["unused_default"] = passes_random(Shape{3}, 3);  // an initializer listed as an input
-  g.nodes = {passes_node("Relu", {"x"}, {"a"}),
-             passes_node("Tanh", {"x"}, {"t"}),
-             passes_node("Mul", {"t", "w_unused"}, {"u"}),  // nothing reads u
-             passes_node("Add", {"a", "k"}, {"y"})};
+  g.nodes = {make_node("Relu", {"x"}, {"a"}),
+             make_node("Tanh", {"x"}, {"t"}),
+             make_node("Mul", {"t", "w_unused"}, {"u"}),  // nothing reads u
+             make_node("Add", {"a", "k"}, {"y"})};
   g.outputs = {passes_output("y")};
   graph::Graph opt = g;
   std::int64_t initializers = 0;
@@ -204,13 +196,13 @@ TEST_CASE("remove_dead_nodes drops unneeded nodes and initializers; subgraph rea
 
   // h is read only inside the If's branch: it stays, and so does its producer.
   auto branch = std::make_shared<graph::Graph>();
-  branch->nodes.push_back(passes_node("Neg", {"h"}, {"b_out"}));
+  branch->nodes.push_back(make_node("Neg", {"h"}, {"b_out"}));
   branch->outputs.push_back(passes_output("b_out"));
   graph::Graph with_if = passes_graph(17);
   with_if.inputs = {passes_info("x", {3}), graph::ValueInfo{"cond", graph::DType::boolean, {}, true}};
-  with_if.nodes = {passes_node("Relu", {"x"}, {"h"}),
-                   passes_node("Sigmoid", {"x"}, {"dead"}),
-                   passes_node("If", {"cond"}, {"y"},
+  with_if.nodes = {make_node("Relu", {"x"}, {"h"}),
+                   make_node("Sigmoid", {"x"}, {"dead"}),
+                   make_node("If", {"cond"}, {"y"},
                                {{"then_branch", std::shared_ptr<const graph::Graph>(branch)},
                                 {"else_branch", std::shared_ptr<const graph::Graph>(branch)}})};
   with_if.outputs = {passes_output("y")};
@@ -218,7 +210,7 @@ TEST_CASE("remove_dead_nodes drops unneeded nodes and initializers; subgraph rea
   CHECK(passes_ops(with_if) == std::vector<std::string>{"Relu", "If"});
   // An Identity whose output a subgraph reads is not removed either.
   graph::Graph captured = with_if;
-  captured.nodes.insert(captured.nodes.begin() + 1, passes_node("Identity", {"h"}, {"h2"}));
+  captured.nodes.insert(captured.nodes.begin() + 1, make_node("Identity", {"h"}, {"h2"}));
   auto branch2 = std::make_shared<graph::Graph>(*branch);
   branch2->nodes[0].inputs = {"h2"};
   captured.nodes[2].attributes["then_branch"] = std::shared_ptr<const graph::Graph>(branch2);
@@ -231,17 +223,17 @@ TEST_CASE("fold_constants: Constant nodes, constant subexpressions, Shape of a s
   auto make = [](std::int64_t batch) {
     graph::Graph g = passes_graph(13);
     g.inputs = {passes_info("x", {batch, 3, 4, 4})};
-    g.nodes = {passes_node("Shape", {"x"}, {"s"}),
-               passes_node("Constant", {}, {"i0"}, {{"value", graph::Value(Tensor<std::int64_t>::scalar(0))}}),
-               passes_node("Gather", {"s", "i0"}, {"b"}, {{"axis", std::int64_t{0}}}),
-               passes_node("Constant", {}, {"ax"}, {{"value_ints", std::vector<std::int64_t>{0}}}),
-               passes_node("Unsqueeze", {"b", "ax"}, {"b1"}),
-               passes_node("Constant", {}, {"m1"}, {{"value", graph::Value(passes_ints({-1}))}}),
-               passes_node("Concat", {"b1", "m1"}, {"shp"}, {{"axis", std::int64_t{0}}}),
-               passes_node("Reshape", {"x", "shp"}, {"flat"}),
-               passes_node("Shape", {"x"}, {"tail"}, {{"start", std::int64_t{1}}}),  // [3, 4, 4] even with a batch
-               passes_node("Size", {"flat"}, {"count"}),
-               passes_node("Relu", {"flat"}, {"y"})};
+    g.nodes = {make_node("Shape", {"x"}, {"s"}),
+               make_node("Constant", {}, {"i0"}, {{"value", graph::Value(Tensor<std::int64_t>::scalar(0))}}),
+               make_node("Gather", {"s", "i0"}, {"b"}, {{"axis", std::int64_t{0}}}),
+               make_node("Constant", {}, {"ax"}, {{"value_ints", std::vector<std::int64_t>{0}}}),
+               make_node("Unsqueeze", {"b", "ax"}, {"b1"}),
+               make_node("Constant", {}, {"m1"}, {{"value", graph::Value(passes_ints({-1}))}}),
+               make_node("Concat", {"b1", "m1"}, {"shp"}, {{"axis", std::int64_t{0}}}),
+               make_node("Reshape", {"x", "shp"}, {"flat"}),
+               make_node("Shape", {"x"}, {"tail"}, {{"start", std::int64_t{1}}}),  // [3, 4, 4] even with a batch
+               make_node("Size", {"flat"}, {"count"}),
+               make_node("Relu", {"flat"}, {"y"})};
     g.outputs = {passes_output("y"), graph::ValueInfo{"tail", graph::DType::int64, {}, false},
                  graph::ValueInfo{"count", graph::DType::int64, {}, false}};
     return g;
@@ -277,10 +269,10 @@ TEST_CASE("fold_constants keeps outputs over 64 MiB, failing nodes and unsupport
   g.initializers["big"] = passes_ints({4097, 4096});  // 64 MiB + 16 KiB of floats
   g.initializers["small"] = passes_ints({2, 3});
   g.initializers["bad"] = passes_ints({5, 7});
-  g.nodes = {passes_node("Expand", {"one", "big"}, {"huge"}),
-             passes_node("Expand", {"one", "small"}, {"fine"}),
-             passes_node("Reshape", {"one", "bad"}, {"broken"}),            // 1 element into 35: Session's error
-             passes_node("HardSwish", {"one"}, {"too_new"})};               // opset 14+: Session refuses it
+  g.nodes = {make_node("Expand", {"one", "big"}, {"huge"}),
+             make_node("Expand", {"one", "small"}, {"fine"}),
+             make_node("Reshape", {"one", "bad"}, {"broken"}),            // 1 element into 35: Session's error
+             make_node("HardSwish", {"one"}, {"too_new"})};               // opset 14+: Session refuses it
   g.outputs = {passes_output("huge"), passes_output("fine"), passes_output("broken"), passes_output("too_new")};
   CHECK(graph::fold_constants(g) == 1);
   CHECK(passes_ops(g) == std::vector<std::string>{"Expand", "Reshape", "HardSwish"});
@@ -296,21 +288,21 @@ TEST_CASE("infer_shapes through the common ops, with a symbolic batch", "[graph]
   g.initializers["bias"] = passes_random(Shape{8, 1, 1}, 4);
   g.initializers["flat"] = passes_ints({0, -1});
   using ints = std::vector<std::int64_t>;
-  g.nodes = {passes_node("Conv", {"x", "W"}, {"c"}, {{"strides", ints{2, 2}}, {"pads", ints{1, 1, 1, 1}}}),
-             passes_node("MaxPool", {"c"}, {"p"}, {{"kernel_shape", ints{2, 2}}, {"strides", ints{2, 2}}, {"ceil_mode", std::int64_t{1}}}),
-             passes_node("GlobalAveragePool", {"p"}, {"gap"}),
-             passes_node("Flatten", {"gap"}, {"f"}),
-             passes_node("Gemm", {"f", "Wg"}, {"o"}, {{"transB", std::int64_t{1}}}),
-             passes_node("Reshape", {"c", "flat"}, {"r"}),
-             passes_node("Transpose", {"c"}, {"t"}, {{"perm", ints{0, 2, 3, 1}}}),
-             passes_node("Concat", {"c", "c"}, {"cc"}, {{"axis", std::int64_t{1}}}),
-             passes_node("MatMul", {"r", "M"}, {"mm"}),
-             passes_node("Softmax", {"mm"}, {"sm"}),
-             passes_node("Add", {"c", "bias"}, {"ab"}),
-             passes_node("Shape", {"x"}, {"s"}),
-             passes_node("Equal", {"ab", "c"}, {"eq"}),
-             passes_node("NonZero", {"x"}, {"nz"}),  // not known: stops there
-             passes_node("Relu", {"nz"}, {"after"})};
+  g.nodes = {make_node("Conv", {"x", "W"}, {"c"}, {{"strides", ints{2, 2}}, {"pads", ints{1, 1, 1, 1}}}),
+             make_node("MaxPool", {"c"}, {"p"}, {{"kernel_shape", ints{2, 2}}, {"strides", ints{2, 2}}, {"ceil_mode", std::int64_t{1}}}),
+             make_node("GlobalAveragePool", {"p"}, {"gap"}),
+             make_node("Flatten", {"gap"}, {"f"}),
+             make_node("Gemm", {"f", "Wg"}, {"o"}, {{"transB", std::int64_t{1}}}),
+             make_node("Reshape", {"c", "flat"}, {"r"}),
+             make_node("Transpose", {"c"}, {"t"}, {{"perm", ints{0, 2, 3, 1}}}),
+             make_node("Concat", {"c", "c"}, {"cc"}, {{"axis", std::int64_t{1}}}),
+             make_node("MatMul", {"r", "M"}, {"mm"}),
+             make_node("Softmax", {"mm"}, {"sm"}),
+             make_node("Add", {"c", "bias"}, {"ab"}),
+             make_node("Shape", {"x"}, {"s"}),
+             make_node("Equal", {"ab", "c"}, {"eq"}),
+             make_node("NonZero", {"x"}, {"nz"}),  // not known: stops there
+             make_node("Relu", {"nz"}, {"after"})};
   const auto shapes = graph::infer_shapes(g);
   auto dims = [&](const std::string& name) { return graph::to_string(shapes.at(name).shape); };
   CHECK(dims("c") == "[batch, 8, 5, 5]");
@@ -342,8 +334,8 @@ TEST_CASE("fold_conv_bn folds inference BatchNormalization into the Conv before 
     g.initializers["beta"] = passes_random(Shape{6}, 4);
     g.initializers["mean"] = passes_random(Shape{6}, 5);
     g.initializers["var"] = passes_positive(Shape{6}, 6);
-    g.nodes = {passes_node("Conv", {"x", "W", with_bias ? "B" : ""}, {"c"}, {{"group", std::int64_t{2}}}),
-               passes_node("BatchNormalization", {"c", "scale", "beta", "mean", "var"}, {"y"}, {{"epsilon", 1e-3}})};
+    g.nodes = {make_node("Conv", {"x", "W", with_bias ? "B" : ""}, {"c"}, {{"group", std::int64_t{2}}}),
+               make_node("BatchNormalization", {"c", "scale", "beta", "mean", "var"}, {"y"}, {{"epsilon", 1e-3}})};
     g.outputs = {passes_output("y")};
     graph::Graph opt = g;
     CHECK(graph::fold_conv_bn(opt) == 1);
@@ -361,11 +353,11 @@ TEST_CASE("fold_conv_bn folds inference BatchNormalization into the Conv before 
   g.inputs = {passes_info("x", {1, 2, 5, 5}), passes_info("mean_in", {2})};
   g.initializers["W"] = passes_random(Shape{2, 2, 1, 1}, 1);
   g.initializers["s"] = passes_positive(Shape{2}, 2);
-  g.nodes = {passes_node("Conv", {"x", "W"}, {"c"}),
-             passes_node("BatchNormalization", {"c", "s", "s", "s", "s"}, {"y"}),
-             passes_node("Relu", {"c"}, {"y2"}),
-             passes_node("Conv", {"x", "W"}, {"c2"}),
-             passes_node("BatchNormalization", {"c2", "s", "s", "mean_in", "s"}, {"y3"})};
+  g.nodes = {make_node("Conv", {"x", "W"}, {"c"}),
+             make_node("BatchNormalization", {"c", "s", "s", "s", "s"}, {"y"}),
+             make_node("Relu", {"c"}, {"y2"}),
+             make_node("Conv", {"x", "W"}, {"c2"}),
+             make_node("BatchNormalization", {"c2", "s", "s", "mean_in", "s"}, {"y3"})};
   g.outputs = {passes_output("y"), passes_output("y2"), passes_output("y3")};
   CHECK(graph::fold_conv_bn(g) == 0);
 }
@@ -379,14 +371,14 @@ TEST_CASE("fold_linear_bias: MatMul or Gemm + Add(constant) becomes a Gemm with 
   g.initializers["Wg"] = passes_random(Shape{5, 6}, 3);
   g.initializers["b"] = passes_random(Shape{5}, 4);
   g.initializers["b45"] = passes_random(Shape{4, 5}, 5);
-  g.nodes = {passes_node("MatMul", {"x", "W"}, {"m1"}),
-             passes_node("Add", {"m1", "b"}, {"y1"}),  // -> Gemm(x, W^T, b), transB = 1
-             passes_node("MatMul", {"x", "W2"}, {"m2"}),
-             passes_node("Add", {"b45", "m2"}, {"y2"}),  // a full [4, 5] bias: Gemm(x, W2, b45)
-             passes_node("Gemm", {"x", "Wg"}, {"m3"}, {{"transB", std::int64_t{1}}, {"alpha", 0.5}}),
-             passes_node("Add", {"m3", "b"}, {"y3"}),
-             passes_node("MatMul", {"x3", "W4"}, {"m4"}),  // 3-D: no Gemm
-             passes_node("Add", {"m4", "b"}, {"y4"})};
+  g.nodes = {make_node("MatMul", {"x", "W"}, {"m1"}),
+             make_node("Add", {"m1", "b"}, {"y1"}),  // -> Gemm(x, W^T, b), transB = 1
+             make_node("MatMul", {"x", "W2"}, {"m2"}),
+             make_node("Add", {"b45", "m2"}, {"y2"}),  // a full [4, 5] bias: Gemm(x, W2, b45)
+             make_node("Gemm", {"x", "Wg"}, {"m3"}, {{"transB", std::int64_t{1}}, {"alpha", 0.5}}),
+             make_node("Add", {"m3", "b"}, {"y3"}),
+             make_node("MatMul", {"x3", "W4"}, {"m4"}),  // 3-D: no Gemm
+             make_node("Add", {"m4", "b"}, {"y4"})};
   g.outputs = {passes_output("y1"), passes_output("y2"), passes_output("y3"), passes_output("y4")};
   graph::Graph opt = g;
   CHECK(graph::fold_linear_bias(opt) == 3);
@@ -406,17 +398,17 @@ TEST_CASE("fuse_epilogues: Conv + activation is bit-identical for every activati
     std::vector<double> params;
   };
   const std::vector<Tail> tails = {
-      {"Relu", 14, {passes_node("Relu", {"sum"}, {"y"})}, {}},
-      {"Clip", 14, {passes_node("Clip", {"sum", "lo", "hi"}, {"y"})}, {0.0, 6.0}},
-      {"Clip", 14, {passes_node("Clip", {"sum", "", "hi"}, {"y"})}, {-INFINITY, 6.0}},
-      {"Clip", 10, {passes_node("Clip", {"sum"}, {"y"}, {{"min", -1.0}, {"max", 0.5}})}, {-1.0, 0.5}},
-      {"LeakyRelu", 14, {passes_node("LeakyRelu", {"sum"}, {"y"}, {{"alpha", 0.1}})}, {0.1}},
-      {"Sigmoid", 14, {passes_node("Sigmoid", {"sum"}, {"y"})}, {}},
-      {"HardSigmoid", 14, {passes_node("HardSigmoid", {"sum"}, {"y"}, {{"alpha", 0.3}, {"beta", 0.4}})}, {0.3, 0.4}},
-      {"HardSwish", 14, {passes_node("HardSwish", {"sum"}, {"y"})}, {}},
-      {"Tanh", 14, {passes_node("Tanh", {"sum"}, {"y"})}, {}},
-      {"SiLU", 14, {passes_node("Sigmoid", {"sum"}, {"s"}), passes_node("Mul", {"sum", "s"}, {"y"})}, {}},
-      {"SiLU", 14, {passes_node("Sigmoid", {"sum"}, {"s"}), passes_node("Mul", {"s", "sum"}, {"y"})}, {}},
+      {"Relu", 14, {make_node("Relu", {"sum"}, {"y"})}, {}},
+      {"Clip", 14, {make_node("Clip", {"sum", "lo", "hi"}, {"y"})}, {0.0, 6.0}},
+      {"Clip", 14, {make_node("Clip", {"sum", "", "hi"}, {"y"})}, {-INFINITY, 6.0}},
+      {"Clip", 10, {make_node("Clip", {"sum"}, {"y"}, {{"min", -1.0}, {"max", 0.5}})}, {-1.0, 0.5}},
+      {"LeakyRelu", 14, {make_node("LeakyRelu", {"sum"}, {"y"}, {{"alpha", 0.1}})}, {0.1}},
+      {"Sigmoid", 14, {make_node("Sigmoid", {"sum"}, {"y"})}, {}},
+      {"HardSigmoid", 14, {make_node("HardSigmoid", {"sum"}, {"y"}, {{"alpha", 0.3}, {"beta", 0.4}})}, {0.3, 0.4}},
+      {"HardSwish", 14, {make_node("HardSwish", {"sum"}, {"y"})}, {}},
+      {"Tanh", 14, {make_node("Tanh", {"sum"}, {"y"})}, {}},
+      {"SiLU", 14, {make_node("Sigmoid", {"sum"}, {"s"}), make_node("Mul", {"sum", "s"}, {"y"})}, {}},
+      {"SiLU", 14, {make_node("Sigmoid", {"sum"}, {"s"}), make_node("Mul", {"s", "sum"}, {"y"})}, {}},
   };
   for (const Tail& tail : tails) {
     for (const int residual : {0, 1, 2}) {  // none, Add(conv, z), Add(z, conv)
@@ -425,9 +417,9 @@ TEST_CASE("fuse_epilogues: Conv + activation is bit-identical for every activati
       g.initializers["lo"] = Tensor<float>::scalar(0.0f);
       g.initializers["hi"] = Tensor<float>::scalar(6.0f);
       if (residual == 0) {
-        g.nodes.push_back(passes_node("Identity", {"conv"}, {"sum"}));
+        g.nodes.push_back(make_node("Identity", {"conv"}, {"sum"}));
       } else {
-        g.nodes.push_back(passes_node("Add", residual == 1 ? std::vector<std::string>{"conv", "z"} : std::vector<std::string>{"z", "conv"}, {"sum"}));
+        g.nodes.push_back(make_node("Add", residual == 1 ? std::vector<std::string>{"conv", "z"} : std::vector<std::string>{"z", "conv"}, {"sum"}));
       }
       for (const auto& n : tail.nodes) g.nodes.push_back(n);
       g.outputs = {passes_output("y")};
@@ -452,7 +444,7 @@ TEST_CASE("fuse_epilogues: Conv + activation is bit-identical for every activati
 
 TEST_CASE("fuse_epilogues: Conv + Add alone, a 1-D Conv, Gemm + activation", "[graph][passes]") {
   graph::Graph g = passes_conv_graph(14);
-  g.nodes.push_back(passes_node("Add", {"z", "conv"}, {"y"}));
+  g.nodes.push_back(make_node("Add", {"z", "conv"}, {"y"}));
   g.outputs = {passes_output("y")};
   graph::Graph opt = g;
   CHECK(graph::fuse_epilogues(opt) == 1);
@@ -463,8 +455,8 @@ TEST_CASE("fuse_epilogues: Conv + Add alone, a 1-D Conv, Gemm + activation", "[g
   graph::Graph conv1d = passes_graph(14);
   conv1d.inputs = {passes_info("x", {2, 4, 50})};
   conv1d.initializers["W"] = passes_random(Shape{6, 4, 3}, 1);
-  conv1d.nodes = {passes_node("Conv", {"x", "W"}, {"c"}, {{"strides", std::vector<std::int64_t>{2}}}),
-                  passes_node("Tanh", {"c"}, {"y"})};
+  conv1d.nodes = {make_node("Conv", {"x", "W"}, {"c"}, {{"strides", std::vector<std::int64_t>{2}}}),
+                  make_node("Tanh", {"c"}, {"y"})};
   conv1d.outputs = {passes_output("y")};
   graph::Graph conv1d_opt = conv1d;
   CHECK(graph::fuse_epilogues(conv1d_opt) == 1);
@@ -476,11 +468,11 @@ TEST_CASE("fuse_epilogues: Conv + Add alone, a 1-D Conv, Gemm + activation", "[g
   mlp.initializers["W1"] = passes_random(Shape{9, 7}, 1);
   mlp.initializers["b1"] = passes_random(Shape{9}, 2);
   mlp.initializers["W2"] = passes_random(Shape{9, 3}, 3);
-  mlp.nodes = {passes_node("Gemm", {"x", "W1", "b1"}, {"h"}, {{"transB", std::int64_t{1}}}),
-               passes_node("Relu", {"h"}, {"a"}),
-               passes_node("Gemm", {"a", "W2"}, {"o"}),
-               passes_node("Add", {"o", "r"}, {"o2"}),
-               passes_node("LeakyRelu", {"o2"}, {"y"})};
+  mlp.nodes = {make_node("Gemm", {"x", "W1", "b1"}, {"h"}, {{"transB", std::int64_t{1}}}),
+               make_node("Relu", {"h"}, {"a"}),
+               make_node("Gemm", {"a", "W2"}, {"o"}),
+               make_node("Add", {"o", "r"}, {"o2"}),
+               make_node("LeakyRelu", {"o2"}, {"y"})};
   mlp.outputs = {passes_output("y")};
   graph::Graph mlp_opt = mlp;
   std::map<std::string, std::int64_t> patterns;
@@ -494,21 +486,21 @@ TEST_CASE("fuse_epilogues: Conv + Add alone, a 1-D Conv, Gemm + activation", "[g
 TEST_CASE("fuse_epilogues leaves values with two readers, graph outputs and constant Adds", "[graph][passes]") {
   // The conv output read by Relu and Sigmoid: no fusion.
   graph::Graph two = passes_conv_graph(14);
-  two.nodes.push_back(passes_node("Relu", {"conv"}, {"y"}));
-  two.nodes.push_back(passes_node("Sigmoid", {"conv"}, {"y2"}));
+  two.nodes.push_back(make_node("Relu", {"conv"}, {"y"}));
+  two.nodes.push_back(make_node("Sigmoid", {"conv"}, {"y2"}));
   two.outputs = {passes_output("y"), passes_output("y2")};
   CHECK(graph::fuse_epilogues(two) == 0);
 
   // The conv output is itself a graph output: nothing fused after it.
   graph::Graph out = passes_conv_graph(14);
-  out.nodes.push_back(passes_node("Relu", {"conv"}, {"y"}));
+  out.nodes.push_back(make_node("Relu", {"conv"}, {"y"}));
   out.outputs = {passes_output("conv"), passes_output("y")};
   CHECK(graph::fuse_epilogues(out) == 0);
 
   // The Add's output is a graph output: Conv+Add fuse, the Relu stays.
   graph::Graph mid = passes_conv_graph(14);
-  mid.nodes.push_back(passes_node("Add", {"conv", "z"}, {"sum"}));
-  mid.nodes.push_back(passes_node("Relu", {"sum"}, {"y"}));
+  mid.nodes.push_back(make_node("Add", {"conv", "z"}, {"sum"}));
+  mid.nodes.push_back(make_node("Relu", {"sum"}, {"y"}));
   mid.outputs = {passes_output("y"), passes_output("sum")};
   graph::Graph mid_opt = mid;
   CHECK(graph::fuse_epilogues(mid_opt) == 1);
@@ -518,8 +510,8 @@ TEST_CASE("fuse_epilogues leaves values with two readers, graph outputs and cons
 
   // The Sigmoid of SiLU read twice: only Conv + nothing (no fusion at all).
   graph::Graph silu = passes_conv_graph(14);
-  silu.nodes.push_back(passes_node("Sigmoid", {"conv"}, {"s"}));
-  silu.nodes.push_back(passes_node("Mul", {"conv", "s"}, {"y"}));
+  silu.nodes.push_back(make_node("Sigmoid", {"conv"}, {"s"}));
+  silu.nodes.push_back(make_node("Mul", {"conv", "s"}, {"y"}));
   silu.outputs = {passes_output("y"), passes_output("s")};
   CHECK(graph::fuse_epilogues(silu) == 0);
 
@@ -527,16 +519,16 @@ TEST_CASE("fuse_epilogues leaves values with two readers, graph outputs and cons
   graph::Graph bias = passes_conv_graph(14);
   bias.initializers["c"] = passes_random(Shape{17, 1, 1}, 9);
   bias.inputs.push_back(passes_info("small", {17, 1, 1}));
-  bias.nodes.push_back(passes_node("Add", {"conv", "c"}, {"y"}));
-  bias.nodes.push_back(passes_node("Conv", {"x", "W"}, {"conv2"}, {{"pads", std::vector<std::int64_t>{1, 1, 1, 1}}}));
-  bias.nodes.push_back(passes_node("Add", {"conv2", "small"}, {"y2"}));
+  bias.nodes.push_back(make_node("Add", {"conv", "c"}, {"y"}));
+  bias.nodes.push_back(make_node("Conv", {"x", "W"}, {"conv2"}, {{"pads", std::vector<std::int64_t>{1, 1, 1, 1}}}));
+  bias.nodes.push_back(make_node("Add", {"conv2", "small"}, {"y2"}));
   bias.outputs = {passes_output("y"), passes_output("y2")};
   CHECK(graph::fuse_epilogues(bias) == 0);
 
   // Clip with a bound computed at run time stays unfused.
   graph::Graph clip = passes_conv_graph(14);
   clip.inputs.push_back(graph::ValueInfo{"hi", graph::DType::float32, {}, true});
-  clip.nodes.push_back(passes_node("Clip", {"conv", "", "hi"}, {"y"}));
+  clip.nodes.push_back(make_node("Clip", {"conv", "", "hi"}, {"y"}));
   clip.outputs = {passes_output("y")};
   CHECK(graph::fuse_epilogues(clip) == 0);
 }
@@ -545,12 +537,12 @@ TEST_CASE("FusedConv: a residual that broadcasts, and malformed fused nodes", "[
   // Hand-built: Z of shape [1, 17, 1, 1] broadcasts as Add would.
   graph::Graph unfused = passes_conv_graph(14);
   unfused.inputs[1] = passes_info("z", {1, 17, 1, 1});
-  unfused.nodes.push_back(passes_node("Add", {"conv", "z"}, {"sum"}));
-  unfused.nodes.push_back(passes_node("Relu", {"sum"}, {"y"}));
+  unfused.nodes.push_back(make_node("Add", {"conv", "z"}, {"sum"}));
+  unfused.nodes.push_back(make_node("Relu", {"sum"}, {"y"}));
   unfused.outputs = {passes_output("y")};
   graph::Graph fused = unfused;
   fused.opsets["nabla"] = 1;
-  graph::Node node = passes_node("FusedConv", {"x", "W", "B", "z"}, {"y"}, unfused.nodes[0].attributes);
+  graph::Node node = make_node("FusedConv", {"x", "W", "B", "z"}, {"y"}, unfused.nodes[0].attributes);
   node.domain = "nabla";
   node.attributes["activation"] = std::string("Relu");
   fused.nodes = {node};
@@ -580,17 +572,17 @@ TEST_CASE("optimize runs the passes to a fixed point and counts what each did", 
   g.initializers["var"] = passes_positive(Shape{4}, 5);
   g.initializers["Wm"] = passes_random(Shape{144, 10}, 6);
   g.initializers["unused"] = passes_random(Shape{3}, 7);
-  g.nodes = {passes_node("Conv", {"x", "W"}, {"c"}, {{"pads", std::vector<std::int64_t>{1, 1, 1, 1}}}),
-             passes_node("BatchNormalization", {"c", "scale", "beta", "mean", "var"}, {"bn"}),
-             passes_node("Identity", {"bn"}, {"bn_id"}),
-             passes_node("Add", {"bn_id", "x"}, {"res"}),
-             passes_node("Relu", {"res"}, {"act"}),
-             passes_node("Flatten", {"act"}, {"flat"}),
-             passes_node("MatMul", {"flat", "Wm"}, {"mm"}),
-             passes_node("Constant", {}, {"b"}, {{"value", graph::Value(passes_random(Shape{10}, 8))}}),
-             passes_node("Add", {"mm", "b"}, {"logits"}),
-             passes_node("Relu", {"logits"}, {"y"}),
-             passes_node("Tanh", {"x"}, {"dead"})};
+  g.nodes = {make_node("Conv", {"x", "W"}, {"c"}, {{"pads", std::vector<std::int64_t>{1, 1, 1, 1}}}),
+             make_node("BatchNormalization", {"c", "scale", "beta", "mean", "var"}, {"bn"}),
+             make_node("Identity", {"bn"}, {"bn_id"}),
+             make_node("Add", {"bn_id", "x"}, {"res"}),
+             make_node("Relu", {"res"}, {"act"}),
+             make_node("Flatten", {"act"}, {"flat"}),
+             make_node("MatMul", {"flat", "Wm"}, {"mm"}),
+             make_node("Constant", {}, {"b"}, {{"value", graph::Value(passes_random(Shape{10}, 8))}}),
+             make_node("Add", {"mm", "b"}, {"logits"}),
+             make_node("Relu", {"logits"}, {"y"}),
+             make_node("Tanh", {"x"}, {"dead"})};
   g.outputs = {passes_output("y")};
   graph::OptimizeReport report;
   const graph::Graph opt = graph::optimize(g, &report);

@@ -289,6 +289,16 @@ const T* padded_input(const Conv2dGeometry& g, const ConvWorkspace<T>& cw, const
 
 namespace conv_detail {
 
+// Starts image n's group gi output: its bias in every element, or nothing.
+// Returns the beta the GEMM then accumulates with (1 after a bias, else 0).
+template <class T>
+T start_group_output(const Conv2dGeometry& g, const T* bias, std::int64_t gi, T* y_ng) {
+  if (!bias) return T(0);
+  const std::int64_t kg = g.group_filters(), plane = g.out_plane();
+  for (std::int64_t r = 0; r < kg; ++r) std::fill(y_ng + r * plane, y_ng + (r + 1) * plane, bias[gi * kg + r]);
+  return T(1);
+}
+
 // Fewer images than threads (inference at batch 1): each image's groups, or
 // each group's output, are split into pieces the threads share. Pieces of
 // the output are whole micro-tiles (columns in multiples of nr, rows of
@@ -315,11 +325,7 @@ void conv2d_forward_split(const Conv2dGeometry& g, const T* x, const T* w, const
     const T* x_ng = x + (n * g.c + gi * g.group_channels()) * g.h * g.w;
     const T* w_g = w + gi * kg * rows;
     T* y_ng = y + (n * g.k + gi * kg) * plane;
-    T beta = T(0);
-    if (bias) {
-      for (std::int64_t r = 0; r < kg; ++r) std::fill(y_ng + r * plane, y_ng + (r + 1) * plane, bias[gi * kg + r]);
-      beta = T(1);
-    }
+    const T beta = start_group_output(g, bias, gi, y_ng);
     const T* xp = padded_input(g, cw, x_ng, padded);
     auto piece = [&](std::int64_t p) {
       const std::int64_t r0 = (p / col_pieces) * row_piece, j0 = (p % col_pieces) * col_piece;
@@ -390,11 +396,7 @@ void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* bi
           const T* x_ng = x + (n * g.c + gi * g.group_channels()) * g.h * g.w;
           const T* w_g = w + gi * kg * rows;
           T* y_ng = y + (n * g.k + gi * kg) * plane;
-          T beta = T(0);
-          if (bias) {
-            for (std::int64_t r = 0; r < kg; ++r) std::fill(y_ng + r * plane, y_ng + (r + 1) * plane, bias[gi * kg + r]);
-            beta = T(1);
-          }
+          const T beta = conv_detail::start_group_output(g, bias, gi, y_ng);
           if (g.pointwise()) {
             gemm(false, false, kg, plane, rows, T(1), w_g, rows, x_ng, plane, beta, y_ng, plane);
             continue;
